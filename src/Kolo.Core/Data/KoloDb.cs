@@ -1,0 +1,56 @@
+using Kolo.Core.Customers;
+using Kolo.Core.Platform;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Metadata.Builders;
+using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
+
+namespace Kolo.Core.Data;
+
+public sealed class KoloDb(DbContextOptions<KoloDb> options)
+    : IdentityDbContext<User, IdentityRole<Guid>, Guid>(options)
+{
+    public DbSet<Customer> Customers => Set<Customer>();
+    public DbSet<CustomerSearchTerm> CustomerSearchTerms => Set<CustomerSearchTerm>();
+    public DbSet<CustomerLink> CustomerLinks => Set<CustomerLink>();
+    public DbSet<Tag> Tags => Set<Tag>();
+    public DbSet<CustomerTag> CustomerTags => Set<CustomerTag>();
+    public DbSet<CustomFieldDefinition> CustomFieldDefinitions => Set<CustomFieldDefinition>();
+    public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+
+    /// <summary>Times are UTC everywhere; SQLite forgets the kind, so every read says UTC again.</summary>
+    protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)
+    {
+        configurationBuilder.Properties<DateTime>().HaveConversion<UtcConverter>();
+        configurationBuilder.Properties<DateTime?>().HaveConversion<UtcConverter>();
+    }
+
+    private sealed class UtcConverter() : ValueConverter<DateTime, DateTime>(
+        v => v.Kind == DateTimeKind.Utc ? v : v.Kind == DateTimeKind.Local ? v.ToUniversalTime() : DateTime.SpecifyKind(v, DateTimeKind.Utc),
+        v => DateTime.SpecifyKind(v, DateTimeKind.Utc));
+
+    protected override void OnModelCreating(ModelBuilder builder)
+    {
+        base.OnModelCreating(builder);
+        builder.ApplyConfigurationsFromAssembly(typeof(KoloDb).Assembly);
+
+        // Search terms and sort keys are compared by code point on both engines: SQLite's BINARY is that already,
+        // PostgreSQL needs the "C" collation so prefix ranges use the B-tree index and order like SQLite.
+        if (Database.IsNpgsql())
+        {
+            foreach (var property in builder.Model.GetEntityTypes().SelectMany(t => t.GetProperties()))
+                if (property.FindAnnotation(OrdinalCollation.Annotation) is not null)
+                    property.SetCollation("C");
+        }
+    }
+}
+
+public static class OrdinalCollation
+{
+    public const string Annotation = "Kolo:OrdinalCollation";
+
+    public static PropertyBuilder<T> UseOrdinalCollation<T>(this PropertyBuilder<T> property) =>
+        property.HasAnnotation(Annotation, true);
+}

@@ -1,0 +1,105 @@
+using System.Security.Cryptography;
+using Kolo.Core.Customers;
+using Kolo.Core.Data;
+using Kolo.Core.Platform;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Options;
+
+namespace Kolo.Web.Platform;
+
+/// <summary>What runs before Kolo serves requests: migrations, the first admin, demo data for an empty database.</summary>
+public static class StartupTasks
+{
+    public const string DemoPassword = "Demo-pass-2026";
+
+    public static async Task RunAsync(IServiceProvider root, ILogger log)
+    {
+        await using var scope = root.CreateAsyncScope();
+        var services = scope.ServiceProvider;
+        var options = services.GetRequiredService<IOptions<KoloOptions>>().Value;
+        var db = services.GetRequiredService<KoloDb>();
+        await DatabaseSetup.MigrateAsync(db);
+
+        var users = services.GetRequiredService<UserManager<User>>();
+        if (!await db.Users.AnyAsync())
+        {
+            var generated = string.IsNullOrEmpty(options.Admin.Password);
+            var password = generated ? GeneratePassword() : options.Admin.Password!;
+            var admin = new User
+            {
+                UserName = options.Admin.Email, Email = options.Admin.Email, EmailConfirmed = true, DisplayName = "Administrator",
+                Role = UserRole.Admin, CustomerAccess = CustomerAccess.All, CreatedAt = DateTime.UtcNow, LockoutEnabled = true,
+            };
+            var result = await users.CreateAsync(admin, password);
+            if (!result.Succeeded)
+                throw new InvalidOperationException("Cannot create the first admin: " + string.Join(" ", result.Errors.Select(e => e.Description)));
+            Console.WriteLine(generated
+                ? $"Created the first admin {admin.Email} with the generated password: {password}\n(It is shown only this once; change it after signing in, or set Kolo__Admin__Password before the first start.)"
+                : $"Created the first admin {admin.Email} with the password from Kolo__Admin__Password.");
+
+            if (options.SeedDemo)
+            {
+                await SeedDemoAsync(services, db, users);
+                Console.WriteLine($"Seeded demo data. Demo users (password {DemoPassword}): manager@kolo.local, sales@kolo.local, marketing@kolo.local, support@kolo.local");
+            }
+        }
+        log.LogInformation("Database ready ({Provider})", options.Database.Provider);
+    }
+
+    private static string GeneratePassword() =>
+        "Kolo-" + Convert.ToBase64String(RandomNumberGenerator.GetBytes(12)).Replace('+', 'x').Replace('/', 'y').TrimEnd('=') + "-9";
+
+    private static async Task SeedDemoAsync(IServiceProvider services, KoloDb db, UserManager<User> users)
+    {
+        var now = DateTime.UtcNow;
+        var demoUsers = new (string Email, string Name, UserRole Role, string? Team)[]
+        {
+            ("manager@kolo.local", "Olena Manager", UserRole.Manager, "Kyiv"),
+            ("sales@kolo.local", "Taras Sales", UserRole.Sales, "Kyiv"),
+            ("sales2@kolo.local", "Iryna Sales", UserRole.Sales, "Lviv"),
+            ("marketing@kolo.local", "Sofiia Marketing", UserRole.Marketing, null),
+            ("support@kolo.local", "Petro Support", UserRole.Support, null),
+        };
+        var created = new List<User>();
+        foreach (var (email, name, role, team) in demoUsers)
+        {
+            var user = new User { UserName = email, Email = email, EmailConfirmed = true, DisplayName = name, Role = role, Team = team, CreatedAt = now, LockoutEnabled = true };
+            await users.CreateAsync(user, DemoPassword);
+            created.Add(user);
+        }
+        db.CustomFieldDefinitions.AddRange(
+            new CustomFieldDefinition { Key = "loyaltyCard", Label = "Loyalty card", Type = CustomFieldType.Text, CreatedAt = now, SortOrder = 1 },
+            new CustomFieldDefinition { Key = "segment", Label = "Segment", Type = CustomFieldType.Choice, Choices = ["Retail", "Wholesale", "VIP"], CreatedAt = now, SortOrder = 2 },
+            new CustomFieldDefinition { Key = "creditLimit", Label = "Credit limit", Type = CustomFieldType.Number, CreatedAt = now, SortOrder = 3 });
+        await db.SaveChangesAsync();
+
+        var customerService = services.GetRequiredService<CustomerService>();
+        var sample = new SampleCustomers(seed: 2026);
+        var salesOwners = created.Where(u => u.Role == UserRole.Sales).Select(u => (Guid?)u.Id).ToArray();
+        var tags = new[] { "vip", "newsletter", "wholesale", "b2b", "returning" };
+        var ids = new List<Guid>();
+        for (var i = 0; i < 120; i++)
+        {
+            var c = sample.Next(now);
+            var input = new CustomerInput
+            {
+                Kind = c.Kind, FirstName = c.FirstName, LastName = c.LastName, CompanyName = c.CompanyName,
+                Emails = c.Emails.Select(e => new EmailInput { Address = e.Address, Label = e.Label }).ToList(),
+                Phones = c.Phones.Select(p => new PhoneInput { Number = p.Number, Label = p.Label }).ToList(),
+                Addresses = c.Addresses.Select(a => new AddressInput { Label = a.Label, Line1 = a.Line1, City = a.City, Region = a.Region, PostalCode = a.PostalCode, Country = a.Country }).ToList(),
+                BirthDate = c.BirthDate, Gender = c.Gender, MaritalStatus = c.MaritalStatus, HouseholdSize = c.HouseholdSize,
+                AnnualIncome = c.AnnualIncomeMinor is { } income ? new MoneyInput { Amount = income / 100m, Currency = c.AnnualIncomeCurrency! } : null,
+                PreferredChannel = c.PreferredChannel, PreferredLanguage = c.PreferredLanguage, Status = c.Status, Source = c.Source,
+                Consents = c.Consents.Select(x => new ConsentInput { Channel = x.Channel, Granted = x.Granted, At = x.At, Source = x.Source }).ToList(),
+                OwnerId = salesOwners[i % salesOwners.Length],
+                Tags = i % 4 == 0 ? [tags[i % tags.Length]] : [],
+            };
+            var details = await customerService.CreateAsync(Actor.System, input, allowDuplicate: true);
+            ids.Add(details.Id);
+        }
+        // A few family and employer links so customer cards show relationships.
+        for (var i = 0; i + 1 < Math.Min(ids.Count, 20); i += 2)
+            await customerService.AddLinkAsync(Actor.System, ids[i], new LinkInput { CustomerId = ids[i + 1], Type = i % 4 == 0 ? LinkType.Spouse : LinkType.HouseholdMember });
+    }
+}

@@ -1,0 +1,141 @@
+using System.Text.Json.Serialization;
+using Kolo.Core.Customers;
+using Kolo.Core.Data;
+using Kolo.Core.Platform;
+using Kolo.Web.Components;
+using Kolo.Web.Customers;
+using Kolo.Web.Platform;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Localization;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using MudBlazor.Services;
+using Scalar.AspNetCore;
+
+var builder = WebApplication.CreateBuilder(args);
+if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]) && string.IsNullOrEmpty(builder.Configuration["Kestrel:Endpoints:Http:Url"]))
+    builder.WebHost.UseUrls("http://localhost:5080");
+
+var kolo = builder.Configuration.GetSection(KoloOptions.Section).Get<KoloOptions>() ?? new KoloOptions();
+builder.Services.Configure<KoloOptions>(builder.Configuration.GetSection(KoloOptions.Section));
+var connectionString = kolo.ResolveConnectionString();
+
+builder.Services.AddDbContextFactory<KoloDb>(o => DatabaseSetup.Configure(o, kolo.Database.Provider, connectionString));
+builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton(new PhoneNormalizer(kolo.PhoneRegion));
+builder.Services.AddSingleton<CustomerService>();
+builder.Services.AddSingleton<TagService>();
+builder.Services.AddSingleton<CustomFieldService>();
+builder.Services.AddSingleton<AuditService>();
+builder.Services.AddSingleton<ApiTokenService>();
+builder.Services.AddScoped<UserAdministration>();
+
+builder.Services.AddIdentityCore<User>(o =>
+    {
+        o.User.RequireUniqueEmail = true;
+        o.Password.RequiredLength = 8;
+        o.Password.RequireNonAlphanumeric = false;
+        o.Lockout.MaxFailedAccessAttempts = 5;
+        o.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(5);
+        o.Lockout.AllowedForNewUsers = true;
+    })
+    .AddEntityFrameworkStores<KoloDb>()
+    .AddSignInManager()
+    .AddClaimsPrincipalFactory<KoloClaimsPrincipalFactory>()
+    .AddDefaultTokenProviders();
+
+const string smartScheme = "Kolo";
+builder.Services.AddAuthentication(o =>
+    {
+        o.DefaultScheme = smartScheme;
+        o.DefaultChallengeScheme = smartScheme;
+    })
+    .AddPolicyScheme(smartScheme, "Cookie or bearer token", o => o.ForwardDefaultSelector = http =>
+        http.Request.Headers.Authorization.ToString().StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)
+            ? ApiTokenAuthenticationHandler.SchemeName
+            : IdentityConstants.ApplicationScheme)
+    .AddScheme<AuthenticationSchemeOptions, ApiTokenAuthenticationHandler>(ApiTokenAuthenticationHandler.SchemeName, null)
+    .AddCookie(IdentityConstants.ApplicationScheme, o =>
+    {
+        o.LoginPath = "/login";
+        o.Cookie.Name = "kolo.auth";
+        o.ExpireTimeSpan = TimeSpan.FromDays(14);
+        o.SlidingExpiration = true;
+        // An API call without credentials gets a status code, not a redirect to the sign-in page.
+        o.Events.OnRedirectToLogin = ctx => ApiAware(ctx, StatusCodes.Status401Unauthorized);
+        o.Events.OnRedirectToAccessDenied = ctx => ApiAware(ctx, StatusCodes.Status403Forbidden);
+        o.Events.OnValidatePrincipal = SecurityStampValidator.ValidatePrincipalAsync;
+    });
+builder.Services.Configure<SecurityStampValidatorOptions>(o => o.ValidationInterval = TimeSpan.FromMinutes(1));
+builder.Services.AddAuthorizationBuilder()
+    .SetFallbackPolicy(new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build())
+    .AddPolicy(Policies.Admin, p => p.RequireRole(nameof(UserRole.Admin)))
+    .AddPolicy(Policies.AdminOrManager, p => p.RequireRole(nameof(UserRole.Admin), nameof(UserRole.Manager)));
+builder.Services.AddCascadingAuthenticationState();
+
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+builder.Services.AddProblemDetails();
+builder.Services.AddExceptionHandler<KoloExceptionHandler>();
+builder.Services.AddOpenApi();
+builder.Services.AddHealthChecks().AddCheck<DatabaseHealthCheck>("database");
+
+builder.Services.AddLocalization();
+builder.Services.AddMudServices();
+builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+builder.Services.AddKoloUi();
+
+var app = builder.Build();
+
+app.UseExceptionHandler();
+app.UseStatusCodePages();
+app.UseRequestLocalization(o =>
+{
+    o.SetDefaultCulture("en").AddSupportedCultures(PlatformEndpoints.Cultures).AddSupportedUICultures(PlatformEndpoints.Cultures);
+    o.RequestCultureProviders = [new CookieRequestCultureProvider(), new AcceptLanguageHeaderRequestCultureProvider()];
+});
+app.UseAuthentication();
+app.UseAuthorization();
+app.UseAntiforgery();
+
+app.MapStaticAssets().AllowAnonymous();
+app.MapOpenApi().AllowAnonymous();
+app.MapScalarApiReference("/api/docs", o => o.WithTitle("Kolo API").WithOpenApiRoutePattern("/openapi/{documentName}.json")).AllowAnonymous();
+app.MapHealthChecks("/health").AllowAnonymous();
+app.MapCustomerEndpoints();
+app.MapPlatformEndpoints();
+app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+
+await StartupTasks.RunAsync(app.Services, app.Logger);
+app.Lifetime.ApplicationStarted.Register(() =>
+{
+    foreach (var url in app.Urls) Console.WriteLine($"Kolo is running at {url} ({kolo.Database.Provider}). Sign in as {kolo.Admin.Email}.");
+});
+await app.RunAsync();
+
+static Task ApiAware(Microsoft.AspNetCore.Authentication.RedirectContext<Microsoft.AspNetCore.Authentication.Cookies.CookieAuthenticationOptions> ctx, int status)
+{
+    if (ctx.Request.Path.StartsWithSegments("/api"))
+    {
+        ctx.Response.StatusCode = status;
+        return Task.CompletedTask;
+    }
+    ctx.Response.Redirect(ctx.RedirectUri);
+    return Task.CompletedTask;
+}
+
+/// <summary>The host, for WebApplicationFactory in the API tests.</summary>
+public partial class Program;
+
+/// <summary><c>GET /health</c>: healthy only when the database answers.</summary>
+internal sealed class DatabaseHealthCheck(IDbContextFactory<KoloDb> dbFactory) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Database.CanConnectAsync(ct) ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("The database does not answer.");
+    }
+}

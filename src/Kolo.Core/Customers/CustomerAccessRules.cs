@@ -39,6 +39,13 @@ public static class CustomerAccessRules
             throw new ForbiddenException($"A {actor.Role} user cannot change: {string.Join(", ", refused)}.");
     }
 
+    /// <summary>Links between customers: the roles that may change the profile (not Support or Marketing).</summary>
+    public static void EnsureCanEditLinks(Actor actor)
+    {
+        if (actor.Role is UserRole.Support or UserRole.Marketing)
+            throw new ForbiddenException($"A {actor.Role} user cannot change links between customers.");
+    }
+
     /// <summary>Archive, restore and merge: Admin, Manager, and Sales for the customers they can see.</summary>
     public static void EnsureCanArchive(Actor actor)
     {

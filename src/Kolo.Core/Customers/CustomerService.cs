@@ -216,7 +216,7 @@ public sealed class CustomerService(
 
     public async Task<CustomerLinkView> AddLinkAsync(Actor actor, Guid id, LinkInput input, CancellationToken ct = default)
     {
-        CustomerAccessRules.EnsureCanEdit(actor, [CustomerFields.Kind]);
+        CustomerAccessRules.EnsureCanEditLinks(actor);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         await EnsureVisibleAsync(db, actor, id, ct);
         var otherId = input.CustomerId!.Value;
@@ -241,7 +241,7 @@ public sealed class CustomerService(
 
     public async Task RemoveLinkAsync(Actor actor, Guid id, Guid linkId, CancellationToken ct = default)
     {
-        CustomerAccessRules.EnsureCanEdit(actor, [CustomerFields.Kind]);
+        CustomerAccessRules.EnsureCanEditLinks(actor);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         await EnsureVisibleAsync(db, actor, id, ct);
         var link = await db.CustomerLinks.FirstOrDefaultAsync(l => l.Id == linkId && (l.FromCustomerId == id || l.ToCustomerId == id), ct)

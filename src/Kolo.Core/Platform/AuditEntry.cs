@@ -31,7 +31,8 @@ public static class AuditActions
 
 public static class Audit
 {
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    // History is read by people: keep '+', quotes and Cyrillic as they are instead of \uXXXX escapes.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Field-by-field difference of two snapshots (field name → JSON text of the value).</summary>
     public static List<FieldChange> Diff(IReadOnlyDictionary<string, string?> before, IReadOnlyDictionary<string, string?> after)

@@ -22,6 +22,9 @@ public sealed class UserInput
     public bool? Active { get; set; }
 }
 
+/// <summary>A user as an owner picker shows it.</summary>
+public sealed record UserOption(Guid Id, string DisplayName);
+
 public sealed record UserView(Guid Id, string Email, string DisplayName, UserRole Role, CustomerAccess CustomerAccess, string? Team, bool Active, DateTime CreatedAt, bool LockedOut);
 
 /// <summary>Users and their roles. Admins manage everyone; a Manager may only widen or narrow a Sales user's customer access and team.</summary>
@@ -42,6 +45,11 @@ public sealed class UserAdministration(UserManager<User> users, KoloDb db, TimeP
         var rows = await query.OrderBy(u => u.DisplayName).Take(500).ToListAsync(ct);
         return rows.Select(u => ToView(u, now)).ToList();
     }
+
+    /// <summary>Active users who can own customers, for owner pickers and filters: every signed-in user may see these names.</summary>
+    public async Task<IReadOnlyList<UserOption>> ListOwnersAsync(CancellationToken ct = default) =>
+        await db.Users.AsNoTracking().Where(u => u.DeactivatedAt == null).OrderBy(u => u.DisplayName)
+            .Select(u => new UserOption(u.Id, u.DisplayName)).Take(1000).ToListAsync(ct);
 
     public async Task<UserView> GetAsync(Actor actor, Guid id, CancellationToken ct = default)
     {

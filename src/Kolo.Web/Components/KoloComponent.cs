@@ -1,0 +1,71 @@
+using Kolo.Core.Platform;
+using Kolo.Web.Platform;
+using Kolo.Web.Resources;
+using Microsoft.AspNetCore.Components;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.Extensions.Localization;
+using MudBlazor;
+
+namespace Kolo.Web.Components;
+
+/// <summary>What every screen needs: the signed-in actor, translations, dialogs, notifications and error texts.</summary>
+public abstract class KoloComponent : ComponentBase
+{
+    [CascadingParameter] private Task<AuthenticationState>? AuthState { get; set; }
+    [Inject] protected IStringLocalizer<SharedResource> L { get; set; } = default!;
+    [Inject] protected ISnackbar Snackbar { get; set; } = default!;
+    [Inject] protected IDialogService Dialogs { get; set; } = default!;
+    [Inject] protected NavigationManager Nav { get; set; } = default!;
+    [Inject] protected UserClock Clock { get; set; } = default!;
+    [Inject] private IServiceScopeFactory ScopeFactory { get; set; } = default!;
+
+    /// <summary>UserAdministration is scoped over one KoloDb: a fresh scope per operation keeps the context short-lived.</summary>
+    protected async Task<TResult> WithUsersAsync<TResult>(Func<UserAdministration, Task<TResult>> action)
+    {
+        await using var scope = ScopeFactory.CreateAsyncScope();
+        return await action(scope.ServiceProvider.GetRequiredService<UserAdministration>());
+    }
+
+    protected async Task<Actor> ActorAsync()
+    {
+        var state = await (AuthState ?? throw new InvalidOperationException("No authentication state."));
+        return state.User.ToActor();
+    }
+
+    /// <summary>A translated enum value (key <c>Enum_Type_Value</c>).</summary>
+    protected string T<TEnum>(TEnum value) where TEnum : struct, Enum => L[$"Enum_{typeof(TEnum).Name}_{value}"];
+
+    protected string T<TEnum>(TEnum? value) where TEnum : struct, Enum => value is { } v ? T(v) : "—";
+
+    /// <summary>A yes/no confirmation with translated buttons.</summary>
+    protected async Task<bool> ConfirmAsync(string title, string message, string yes)
+    {
+        var result = await Dialogs.ShowMessageBoxAsync(title, message, yesText: yes, cancelText: L["Cancel"]);
+        return result == true;
+    }
+
+    /// <summary>The message to show for a failed operation, or null when the exception is not a domain error.</summary>
+    protected string? ErrorText(Exception e) => e switch
+    {
+        ForbiddenException f => $"{L["Forbidden"]} ({f.Message})",
+        NotFoundException => L["NotFound"],
+        PreconditionFailedException => L["Conflict"],
+        ValidationFailedException v => string.Join(" ", v.Errors.SelectMany(kv => kv.Value)),
+        _ => null,
+    };
+
+    /// <summary>Runs an operation and shows a domain error as a notification instead of breaking the circuit.</summary>
+    protected async Task<bool> TryAsync(Func<Task> action)
+    {
+        try
+        {
+            await action();
+            return true;
+        }
+        catch (Exception e) when (ErrorText(e) is { } text)
+        {
+            Snackbar.Add(text, Severity.Error);
+            return false;
+        }
+    }
+}

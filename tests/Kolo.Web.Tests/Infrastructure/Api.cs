@@ -63,6 +63,12 @@ public static class Api
         return await response.ExpectAsync(status);
     }
 
+    public static async Task<JsonElement> PutJsonAsync(this HttpClient client, string url, object body, HttpStatusCode status)
+    {
+        using var response = await client.PutAsJsonAsync(url, body, Json);
+        return await response.ExpectAsync(status);
+    }
+
     public static Task<HttpResponseMessage> PatchAsync(this HttpClient client, string url, object body, string? ifMatch) =>
         client.SendRawAsync(HttpMethod.Patch, url, JsonSerializer.Serialize(body, Json), ifMatch, "application/merge-patch+json");
 

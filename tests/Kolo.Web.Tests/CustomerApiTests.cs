@@ -102,6 +102,21 @@ public abstract class CustomerApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     }
 
     [Fact]
+    public async Task Archive_with_a_stale_If_Match_is_412_and_leaves_the_customer_active()
+    {
+        using var admin = Fx.Admin();
+        var created = await CreateAsync(Person());
+        var (_, etag) = await GetWithETagAsync(admin, created.Id());
+        using (var patch = await admin.PatchAsync($"/api/v1/customers/{created.Id()}", new { source = "phone" }, etag))
+            await patch.ExpectAsync(HttpStatusCode.OK);
+        using var request = new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/customers/{created.Id()}");
+        request.Headers.TryAddWithoutValidation("If-Match", etag);
+        using var response = await admin.SendAsync(request);
+        await response.ExpectAsync(HttpStatusCode.PreconditionFailed);
+        Assert.Equal(JsonValueKind.Null, (await admin.GetJsonAsync($"/api/v1/customers/{created.Id()}")).GetProperty("archivedAt").ValueKind);
+    }
+
+    [Fact]
     public async Task Invalid_fields_are_each_named_in_a_400_problem()
     {
         using var admin = Fx.Admin();

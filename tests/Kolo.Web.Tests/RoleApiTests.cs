@@ -60,6 +60,30 @@ public abstract class RoleApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     }
 
     [Fact]
+    public async Task Sales_with_team_access_sees_the_teams_customers_but_not_other_teams()
+    {
+        var team = "team-" + Unique.Word(6);
+        var sales = await Fx.CreateUserAsync("Sales", "Team", team);
+        var teammate = await Fx.CreateUserAsync("Sales", "Own", team);
+        var outsider = await Fx.CreateUserAsync("Sales", "Own", "other-" + Unique.Word(6));
+        var last = Unique.Name(10);
+        var ours = Person(null, last);
+        ours["ownerId"] = teammate.Id;
+        var teammates = await CreateAsync(ours);
+        var theirs = Person(null, last);
+        theirs["ownerId"] = outsider.Id;
+        var outsiders = await CreateAsync(theirs);
+
+        using var client = sales.Client();
+        Assert.Equal([teammates.Id()], Ids(await client.GetJsonAsync($"/api/v1/customers?q={last}")));
+        await client.GetJsonAsync($"/api/v1/customers/{outsiders.Id()}", HttpStatusCode.NotFound);
+        // The teammate with Own access does not see the team's other customers.
+        using var teammateClient = teammate.Client();
+        var mine = await CreateAsync(Person(null, last), client);
+        await teammateClient.GetJsonAsync($"/api/v1/customers/{mine.Id()}", HttpStatusCode.NotFound);
+    }
+
+    [Fact]
     public async Task A_manager_may_change_only_the_access_of_Sales_users()
     {
         var manager = await Fx.CreateUserAsync("Manager");

@@ -33,7 +33,8 @@ public sealed class CustomFieldDefinition
                 return text.Length > 1000 ? (null, $"'{Label}' must be at most 1000 characters.") : (text.Length == 0 ? null : text, null);
             case CustomFieldType.Number:
                 if (value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var n)) return (n.ToString(CultureInfo.InvariantCulture), null);
-                if (value.ValueKind == JsonValueKind.String && decimal.TryParse(value.GetString(), NumberStyles.Number, CultureInfo.InvariantCulture, out n))
+                // No thousands separators: "1,5" typed with a decimal comma must be refused, not stored as 15.
+                if (value.ValueKind == JsonValueKind.String && decimal.TryParse(value.GetString(), NumberStyles.AllowLeadingWhite | NumberStyles.AllowTrailingWhite | NumberStyles.AllowLeadingSign | NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out n))
                     return (n.ToString(CultureInfo.InvariantCulture), null);
                 return (null, $"'{Label}' must be a number.");
             case CustomFieldType.Date:

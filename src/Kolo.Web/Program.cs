@@ -7,6 +7,7 @@ using Kolo.Web.Customers;
 using Kolo.Web.Platform;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Localization;
 using Microsoft.EntityFrameworkCore;
@@ -15,7 +16,9 @@ using Microsoft.Extensions.Options;
 using MudBlazor.Services;
 using Scalar.AspNetCore;
 
-var builder = WebApplication.CreateBuilder(args);
+// Settings and static assets come from the build output, so the host starts the same from any working directory.
+var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+builder.WebHost.UseStaticWebAssets();
 if (string.IsNullOrEmpty(builder.Configuration["urls"]) && string.IsNullOrEmpty(builder.Configuration["ASPNETCORE_URLS"]) && string.IsNullOrEmpty(builder.Configuration["Kestrel:Endpoints:Http:Url"]))
     builder.WebHost.UseUrls("http://localhost:5080");
 
@@ -23,6 +26,8 @@ var kolo = builder.Configuration.GetSection(KoloOptions.Section).Get<KoloOptions
 builder.Services.Configure<KoloOptions>(builder.Configuration.GetSection(KoloOptions.Section));
 var connectionString = kolo.ResolveConnectionString();
 
+// Sign-in cookies stay valid across restarts: the keys live with the data. Several nodes share one DataDir volume.
+builder.Services.AddDataProtection().SetApplicationName("Kolo").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(kolo.DataDir), "keys")));
 builder.Services.AddDbContextFactory<KoloDb>(o => DatabaseSetup.Configure(o, kolo.Database.Provider, connectionString));
 builder.Services.AddSingleton(TimeProvider.System);
 builder.Services.AddSingleton(new PhoneNormalizer(kolo.PhoneRegion));

@@ -22,7 +22,8 @@ public sealed class KoloOptions
         if (Database.Provider == DatabaseProvider.Postgres)
             throw new InvalidOperationException("Set Kolo__Database__ConnectionString to use PostgreSQL.");
         Directory.CreateDirectory(DataDir);
-        return $"Data Source={Path.Combine(DataDir, "kolo.db")};Cache=Shared;Pooling=True";
+        // Relative to where Kolo was started; `dotnet run --project src/Kolo.Web` starts it in the project folder.
+        return $"Data Source={Path.Combine(DataDir, "kolo.db")};Pooling=True";
     }
 }
 

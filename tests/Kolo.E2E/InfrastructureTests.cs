@@ -15,9 +15,11 @@ public sealed class InfrastructureTests(KoloFixture kolo, ITestOutputHelper outp
         using var response = await http.GetAsync(new Uri("/health", UriKind.Relative));
         Assert.Equal(System.Net.HttpStatusCode.OK, response.StatusCode);
         // The server really runs on the fresh data folder with the configured admin and demo data.
-        Assert.Contains("Created the first admin admin@kolo.local with the password from Kolo__Admin__Password.", Kolo.Server.Output, StringComparison.Ordinal);
-        Assert.Contains("Seeded demo data.", Kolo.Server.Output, StringComparison.Ordinal);
-        Assert.Contains($"Kolo is running at {Kolo.BaseUrl.ToString().TrimEnd('/')}", Kolo.Server.Output, StringComparison.Ordinal);
+        var printed = Kolo.Server.Output;
+        Assert.Contains("Created the first admin admin@kolo.local", printed, StringComparison.Ordinal);
+        Assert.Contains("Seeded demo data", printed, StringComparison.Ordinal);
+        // It tells the user where it runs.
+        Assert.Contains(Kolo.BaseUrl.ToString().TrimEnd('/'), printed, StringComparison.Ordinal);
     }
 
     [Fact]

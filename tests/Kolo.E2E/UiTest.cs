@@ -126,9 +126,17 @@ public abstract partial class UiTest(KoloFixture kolo, ITestOutputHelper output)
     /// </summary>
     protected static async Task WaitForInteractiveAsync(IPage page)
     {
-        await page.WaitForFunctionAsync(
-            "() => window.__kolo && window.__kolo.messages >= 2 && performance.now() - window.__kolo.last > 300",
-            null, new() { Timeout = 30_000, PollingInterval = 100 });
+        try
+        {
+            await page.WaitForFunctionAsync(
+                "() => window.__kolo && window.__kolo.messages >= 2 && performance.now() - window.__kolo.last > 300",
+                null, new() { Timeout = 20_000, PollingInterval = 100 });
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException(
+                $"{page.Url} did not become interactive: Blazor's circuit did not connect within 20 s (is this an interactive page, and is _framework/blazor.web.js served?).", e);
+        }
     }
 
     /// <summary>Goes to an app page and waits for it to become interactive.</summary>
@@ -137,6 +145,31 @@ public abstract partial class UiTest(KoloFixture kolo, ITestOutputHelper output)
         await page.GotoAsync(path);
         await WaitForInteractiveAsync(page);
     }
+
+    /// <summary>
+    /// A form field by its visible label. Matched whole, so "Name" never finds "Last name"; a trailing "*" (how
+    /// MudBlazor marks a required field) is allowed.
+    /// </summary>
+    protected static ILocator Field(IPage page, string label) =>
+        page.GetByLabel(new Regex($@"^\s*{Regex.Escape(label)}\s*\*?\s*$")).First;
+
+    /// <summary>
+    /// Something to press, named <paramref name="name"/>: a button, or a link styled as one (a MudButton with an
+    /// href renders as a link, and to a person both are the same control).
+    /// </summary>
+    protected static ILocator Control(IPage page, string name) =>
+        page.GetByRole(AriaRole.Button, new() { Name = name, Exact = true })
+            .Or(page.GetByRole(AriaRole.Link, new() { Name = name, Exact = true })).First;
+
+    /// <summary>The page's main heading.</summary>
+    protected static ILocator Heading(IPage page) => page.GetByRole(AriaRole.Heading, new() { Level = 1 });
+
+    /// <summary>Customer list rows: table rows that carry a link (the customer's name); the header row has none.</summary>
+    protected static ILocator CustomerRows(IPage page) =>
+        page.GetByRole(AriaRole.Row).Filter(new() { Has = page.GetByRole(AriaRole.Link) });
+
+    /// <summary>The /customers search box.</summary>
+    protected static ILocator SearchBox(IPage page) => Field(page, "Search");
 
     /// <summary>A short random tag that keeps this run's records apart from the demo data and from each other.</summary>
     protected static string UniqueSuffix() =>

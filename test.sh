@@ -50,7 +50,9 @@ for project in tests/*/*.csproj; do
   dotnet test "$project" -c Release --no-build --nologo \
     --logger "trx;LogFileName=$name.trx" --logger "console;verbosity=normal" --results-directory "$out" \
     >"$out/$name.log" 2>&1 || status=1
-  grep -E "^\s+(Failed|Skipped) |Error Message|Passed!|Failed!|error" "$out/$name.log" | head -80
+  # Failed tests with their first message lines, then the project's totals.
+  grep -E -A3 "^\s+Failed [A-Za-z0-9_.]+ \[" "$out/$name.log" | head -80
+  grep -E "^\s*(Total tests|Passed|Failed|Skipped):|Test Run (Successful|Failed|Aborted)" "$out/$name.log" | tr -s ' ' | paste -sd' ' -
 done
 
 # 4. One closing line, summed over every project's results.

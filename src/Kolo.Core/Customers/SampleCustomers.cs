@@ -58,9 +58,9 @@ public sealed class SampleCustomers(int seed)
             local = $"{customer.FirstName}.{customer.LastName}{n}".ToLowerInvariant();
         }
         customer.Emails = [new EmailAddress { Address = $"{local}@{Domains[r.Next(Domains.Length)]}", Label = isCompany ? "work" : "personal" }];
-        // Unique, valid Ukrainian mobile numbers: the index is spread over the subscriber digits.
+        // Unique, valid Ukrainian mobile numbers: 7919 is coprime to 10^7, so the index maps one-to-one onto subscriber digits.
         var prefix = MobilePrefixes[n % MobilePrefixes.Length];
-        var subscriber = (n / MobilePrefixes.Length * 7919L % 10_000_000).ToString("0000000", CultureInfo.InvariantCulture);
+        var subscriber = ((n / MobilePrefixes.Length * 7919L + 1_234_567) % 10_000_000).ToString("0000000", CultureInfo.InvariantCulture);
         customer.Phones = [new PhoneNumber { Number = $"+380{prefix}{subscriber}", Label = "mobile" }];
         customer.PreferredChannel = (ContactChannel)r.Next(3);
         customer.PreferredLanguage = country == "UA" ? "uk" : "en";

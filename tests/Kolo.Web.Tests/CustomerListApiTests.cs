@@ -47,6 +47,16 @@ public abstract class CustomerListApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     }
 
     [Fact]
+    public async Task Q_of_only_punctuation_is_no_search_rather_than_an_error()
+    {
+        using var admin = Fx.Admin();
+        await CreateAsync(Person());
+        // What the search box holds after typing the first character of "+380…" or "-".
+        foreach (var q in new[] { "+", "-", " ( ) " })
+            Assert.NotEmpty(Ids(await admin.GetJsonAsync($"/api/v1/customers?q={Uri.EscapeDataString(q)}")));
+    }
+
+    [Fact]
     public async Task Q_matches_phones_by_digits_in_international_and_national_forms()
     {
         using var admin = Fx.Admin();

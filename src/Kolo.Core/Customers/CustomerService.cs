@@ -39,9 +39,10 @@ public sealed class CustomerService(
         var errors = new ValidationErrors();
         var limit = query.Limit;
         if (limit is < 1 or > MaxLimit) errors.Add("limit", $"Limit must be between 1 and {MaxLimit}.");
-        var sort = CustomerSort.Parse(query.Sort, hasSearch: !string.IsNullOrWhiteSpace(query.Q), errors);
-        var cursor = Cursor.TryDecode(query.Cursor, errors);
+        // A q of only punctuation ("+", "-") has no words: it is no search, not a relevance walk from nothing.
         var words = SearchWords(query.Q);
+        var sort = CustomerSort.Parse(query.Sort, hasSearch: words.Count > 0, errors);
+        var cursor = Cursor.TryDecode(query.Cursor, errors);
         errors.ThrowIfAny();
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);

@@ -18,6 +18,7 @@ public abstract class KoloComponent : ComponentBase
     [Inject] protected NavigationManager Nav { get; set; } = default!;
     [Inject] protected UserClock Clock { get; set; } = default!;
     [Inject] private IServiceScopeFactory ScopeFactory { get; set; } = default!;
+    [Inject] private ILogger<KoloComponent> Log { get; set; } = default!;
 
     /// <summary>UserAdministration is scoped over one KoloDb: a fresh scope per operation keeps the context short-lived.</summary>
     protected async Task<TResult> WithUsersAsync<TResult>(Func<UserAdministration, Task<TResult>> action)
@@ -44,17 +45,27 @@ public abstract class KoloComponent : ComponentBase
         return result == true;
     }
 
-    /// <summary>The message to show for a failed operation, or null when the exception is not a domain error.</summary>
-    protected string? ErrorText(Exception e) => e switch
+    /// <summary>
+    /// The message to show for a failed operation. Anything that is not a domain error (a database outage, a unique
+    /// index hit by a concurrent write) is logged and shown as a generic message: an exception escaping an event
+    /// handler would end the user's circuit. Null only for a cancellation, which callers treat as "superseded".
+    /// </summary>
+    protected string? ErrorText(Exception e)
     {
-        ForbiddenException f => $"{L["Forbidden"]} ({f.Message})",
-        NotFoundException => L["NotFound"],
-        PreconditionFailedException => L["Conflict"],
-        ValidationFailedException v => string.Join(" ", v.Errors.SelectMany(kv => kv.Value)),
-        _ => null,
-    };
+        switch (e)
+        {
+            case ForbiddenException f: return $"{L["Forbidden"]} ({f.Message})";
+            case NotFoundException: return L["NotFound"];
+            case PreconditionFailedException: return L["Conflict"];
+            case ValidationFailedException v: return string.Join(" ", v.Errors.SelectMany(kv => kv.Value));
+            case OperationCanceledException: return null;
+            default:
+                Log.LogError(e, "Unhandled error in {Component}", GetType().Name);
+                return L["UnexpectedError"];
+        }
+    }
 
-    /// <summary>Runs an operation and shows a domain error as a notification instead of breaking the circuit.</summary>
+    /// <summary>Runs an operation and shows its error as a notification instead of breaking the circuit.</summary>
     protected async Task<bool> TryAsync(Func<Task> action)
     {
         try

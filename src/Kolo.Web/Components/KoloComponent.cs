@@ -38,6 +38,14 @@ public abstract class KoloComponent : ComponentBase
 
     protected string T<TEnum>(TEnum? value) where TEnum : struct, Enum => value is { } v ? T(v) : "—";
 
+    /// <summary>A duplicate candidate's reason (English from the service, as the API gives it) in the UI's language.</summary>
+    protected string DuplicateReasonText(string reason) =>
+        reason.StartsWith("Same e-mail", StringComparison.Ordinal) ? L["ReasonSameEmail"] + reason[reason.IndexOf(':')..]
+        : reason.StartsWith("Same phone", StringComparison.Ordinal) ? L["ReasonSamePhone"] + reason[reason.IndexOf(':')..]
+        : reason == "Similar name and same birth date" ? L["ReasonNameBirthDate"]
+        : reason == "Similar name and same city" ? L["ReasonNameCity"]
+        : reason;
+
     /// <summary>A yes/no confirmation with translated buttons.</summary>
     protected async Task<bool> ConfirmAsync(string title, string message, string yes)
     {

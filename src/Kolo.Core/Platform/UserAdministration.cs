@@ -103,8 +103,12 @@ public sealed class UserAdministration(UserManager<User> users, KoloDb db, TimeP
         user.Role = input.Role!.Value;
         user.CustomerAccess = input.CustomerAccess ?? user.CustomerAccess;
         user.Team = Clean(input.Team);
+        var wasActive = user.DeactivatedAt is null;
         if (input.Active is { } active) user.DeactivatedAt = active ? null : user.DeactivatedAt ?? clock.GetUtcNow().UtcDateTime;
         ThrowOnFailure(await users.UpdateAsync(user));
+        // The cookie's stamp validator knows nothing of DeactivatedAt (it refreshes claims, so role changes follow
+        // within its interval): a new stamp is what ends a deactivated user's open UI sessions.
+        if (wasActive && user.DeactivatedAt is not null) ThrowOnFailure(await users.UpdateSecurityStampAsync(user));
         if (!string.IsNullOrEmpty(input.Password))
         {
             ThrowOnFailure(await users.RemovePasswordAsync(user));

@@ -33,6 +33,22 @@ public sealed class TagService(IDbContextFactory<KoloDb> dbFactory, TimeProvider
             .Take(500).ToListAsync(ct);
     }
 
+    /// <summary>
+    /// Active tag names for pickers and filters. Without the per-tag customer counts of <see cref="ListAsync"/>,
+    /// which read every customer_tags row (millions) on each keystroke or page open.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> ListNamesAsync(string? q, int limit, CancellationToken ct = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var tags = db.Tags.AsNoTracking().Where(t => t.ArchivedAt == null);
+        if (!string.IsNullOrWhiteSpace(q))
+        {
+            var key = TextNormalizer.Normalize(q);
+            tags = tags.Where(t => t.NameKey.StartsWith(key));
+        }
+        return await tags.OrderBy(t => t.NameKey).Select(t => t.Name).Take(limit).ToListAsync(ct);
+    }
+
     public async Task<TagView> CreateAsync(Actor actor, TagInput input, CancellationToken ct = default)
     {
         EnsureCanManage(actor);

@@ -27,6 +27,10 @@ public abstract class RoleApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         await client.GetJsonAsync($"/api/v1/customers/{theirs.Id()}", HttpStatusCode.NotFound);
         Assert.Equal([mine.Id()], Ids(await client.GetJsonAsync($"/api/v1/customers?q={last}")));
         await client.GetJsonAsync($"/api/v1/customers/{theirs.Id()}/links", HttpStatusCode.NotFound);
+        // A link from their own customer to a colleague's does not reveal the colleague's customer.
+        using (var admin = Fx.Admin())
+            await admin.PostJsonAsync($"/api/v1/customers/{mine.Id()}/links", new { customerId = theirs.Id(), type = "Spouse" }, HttpStatusCode.Created);
+        Assert.Empty((await client.GetJsonAsync($"/api/v1/customers/{mine.Id()}/links")).EnumerateArray());
         await client.GetJsonAsync($"/api/v1/audit?entityType=customer&entityId={theirs.Id()}", HttpStatusCode.NotFound);
         using (var patch = await client.PatchAsync($"/api/v1/customers/{theirs.Id()}", new { source = "x" }, $"\"{Guid.NewGuid():N}\""))
             await patch.ExpectAsync(HttpStatusCode.NotFound);

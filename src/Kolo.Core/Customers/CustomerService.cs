@@ -202,13 +202,15 @@ public sealed class CustomerService(
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         await EnsureVisibleAsync(db, actor, id, ct);
+        // Only the other customers the actor may see: a Sales user must not learn the names of a colleague's customers.
+        var others = db.Customers.VisibleTo(db, actor);
         var outgoing = await (from l in db.CustomerLinks
                               where l.FromCustomerId == id
-                              join c in db.Customers on l.ToCustomerId equals c.Id
+                              join c in others on l.ToCustomerId equals c.Id
                               select new { Link = l, Other = c.DisplayName }).ToListAsync(ct);
         var incoming = await (from l in db.CustomerLinks
                               where l.ToCustomerId == id
-                              join c in db.Customers on l.FromCustomerId equals c.Id
+                              join c in others on l.FromCustomerId equals c.Id
                               select new { Link = l, Other = c.DisplayName }).ToListAsync(ct);
         return outgoing.Select(x => ToView(x.Link, x.Other, outgoing: true))
             .Concat(incoming.Select(x => ToView(x.Link, x.Other, outgoing: false)))

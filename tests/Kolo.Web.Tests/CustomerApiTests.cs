@@ -1,7 +1,11 @@
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Kolo.Core.Customers;
+using Kolo.Core.Data;
 using Kolo.Web.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Kolo.Web.Tests;
 
@@ -114,6 +118,35 @@ public abstract class CustomerApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         using var response = await admin.SendAsync(request);
         await response.ExpectAsync(HttpStatusCode.PreconditionFailed);
         Assert.Equal(JsonValueKind.Null, (await admin.GetJsonAsync($"/api/v1/customers/{created.Id()}")).GetProperty("archivedAt").ValueKind);
+    }
+
+    [Fact]
+    public async Task Archive_with_an_If_Match_that_names_no_version_is_412_not_ignored()
+    {
+        using var admin = Fx.Admin();
+        var created = await CreateAsync(Person());
+        using var request = new HttpRequestMessage(HttpMethod.Delete, $"/api/v1/customers/{created.Id()}");
+        request.Headers.TryAddWithoutValidation("If-Match", "\"not-a-version\"");
+        using var response = await admin.SendAsync(request);
+        await response.ExpectAsync(HttpStatusCode.PreconditionFailed);
+        Assert.Equal(JsonValueKind.Null, (await admin.GetJsonAsync($"/api/v1/customers/{created.Id()}")).GetProperty("archivedAt").ValueKind);
+    }
+
+    [Fact]
+    public async Task A_write_refused_by_a_unique_index_is_recognised_as_a_conflict_on_this_engine()
+    {
+        // Two people creating the same tag at the same moment: the second insert hits the unique index.
+        var key = "race-" + Guid.NewGuid().ToString("N");
+        var factory = Fx.Factory.Services.GetRequiredService<IDbContextFactory<KoloDb>>();
+        await using (var first = await factory.CreateDbContextAsync())
+        {
+            first.Tags.Add(new Tag { Name = key, NameKey = key, CreatedAt = DateTime.UtcNow });
+            await first.SaveChangesAsync();
+        }
+        await using var second = await factory.CreateDbContextAsync();
+        second.Tags.Add(new Tag { Name = key, NameKey = key, CreatedAt = DateTime.UtcNow });
+        var error = await Assert.ThrowsAsync<DbUpdateException>(() => second.SaveChangesAsync());
+        Assert.True(error.IsUniqueViolation(), error.InnerException?.Message);
     }
 
     [Fact]

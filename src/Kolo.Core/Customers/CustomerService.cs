@@ -511,7 +511,7 @@ public sealed class CustomerService(
                 errors.Add(CustomerFields.OwnerId, "No active user has this id.");
             c.OwnerId = input.OwnerId;
         }
-        if (Has(CustomerFields.Tags)) await ApplyTagsAsync(db, c, input.Tags ?? [], errors, ct);
+        if (Has(CustomerFields.Tags)) await ApplyTagsAsync(db, c, input.Tags ?? [], Now(), errors, ct);
         if (Has(CustomerFields.CustomFields)) await ApplyCustomFieldsAsync(db, c, input.CustomFields ?? [], errors, ct);
         errors.ThrowIfAny();
         c.RefreshDerivedFields();
@@ -536,7 +536,7 @@ public sealed class CustomerService(
         return (Money.ToMinor(money.Amount, money.Currency), money.Currency);
     }
 
-    private static async Task ApplyTagsAsync(KoloDb db, Customer c, List<string> names, ValidationErrors errors, CancellationToken ct)
+    private static async Task ApplyTagsAsync(KoloDb db, Customer c, List<string> names, DateTime now, ValidationErrors errors, CancellationToken ct)
     {
         var wanted = new Dictionary<string, string>();
         foreach (var (name, i) in names.Select((n, i) => (n?.Trim() ?? "", i)))
@@ -548,7 +548,7 @@ public sealed class CustomerService(
         var tags = await db.Tags.Where(t => keys.Contains(t.NameKey)).ToListAsync(ct);
         foreach (var (key, name) in wanted.Where(w => tags.All(t => t.NameKey != w.Key)))
         {
-            var tag = new Tag { Name = name, NameKey = key, CreatedAt = DateTime.UtcNow };
+            var tag = new Tag { Name = name, NameKey = key, CreatedAt = now };
             db.Tags.Add(tag);
             tags.Add(tag);
         }

@@ -11,6 +11,20 @@ public sealed class DatabaseOptions
     public string? ConnectionString { get; set; }
 }
 
+public static class DatabaseErrors
+{
+    /// <summary>
+    /// A unique index refused the write: two people created the same tag, link or user at the same moment.
+    /// The caller should reload and retry, so it is a conflict, not a server error.
+    /// </summary>
+    public static bool IsUniqueViolation(this DbUpdateException e) => e.InnerException switch
+    {
+        Npgsql.PostgresException pg => pg.SqlState == Npgsql.PostgresErrorCodes.UniqueViolation,
+        Microsoft.Data.Sqlite.SqliteException sqlite => sqlite.SqliteExtendedErrorCode is 2067 or 1555, // UNIQUE, PRIMARY KEY
+        _ => false,
+    };
+}
+
 public static class DatabaseSetup
 {
     public const string SqliteMigrationsAssembly = "Kolo.Migrations.Sqlite";

@@ -1,5 +1,7 @@
 using System.Text.Json;
 using Kolo.Core.Customers;
+using Kolo.Core.Data;
+using Microsoft.EntityFrameworkCore;
 using Kolo.Core.Platform;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
@@ -21,6 +23,10 @@ public sealed class KoloExceptionHandler(IProblemDetailsService problems, ILogge
             ForbiddenException f => new ProblemDetails { Status = 403, Title = "Forbidden.", Detail = f.Message },
             PreconditionFailedException p => new ProblemDetails { Status = 412, Title = "Precondition failed.", Detail = p.Message },
             DuplicateCustomerException d => Duplicate(d),
+            DbUpdateException u when u.IsUniqueViolation() => new ProblemDetails
+            {
+                Status = 409, Title = "Conflict.", Detail = "The same record was just created by someone else. Reload and try again.",
+            },
             _ => new ProblemDetails { Status = 500, Title = "Something went wrong on our side. The error is logged." },
         };
         if (problem.Status == 500) log.LogError(exception, "Unhandled error on {Path}", http.Request.Path);

@@ -101,15 +101,15 @@ public static class ETags
                 detail: "Send the record's ETag in an If-Match header, so a change made by someone else since you read it is not overwritten.");
             return null;
         }
-        var version = OptionalIfMatch(request);
-        if (version is null) refusal = Results.Problem(statusCode: 412, title: "Precondition failed.", detail: "The If-Match header does not match the record's ETag.");
-        return version;
+        return OptionalIfMatch(request);
     }
 
+    /// <summary>The version in If-Match, or null when there is none; a header that names no version of ours is a 412.</summary>
     public static Guid? OptionalIfMatch(HttpRequest request)
     {
         var header = request.Headers.IfMatch.ToString().Trim();
+        if (header.Length == 0) return null;
         if (header.StartsWith("W/", StringComparison.Ordinal)) header = header[2..];
-        return Guid.TryParse(header.Trim('"'), out var v) ? v : null;
+        return Guid.TryParse(header.Trim('"'), out var v) ? v : throw new PreconditionFailedException();
     }
 }

@@ -76,6 +76,6 @@ public sealed partial class CustomerTests(KoloFixture kolo, ITestOutputHelper ou
         await Expect(Heading(page)).ToHaveTextAsync($"Oksana {newLastName}");
 
         await page.GetByRole(AriaRole.Tab, new() { Name = "History" }).ClickAsync();
-        await Expect(page.GetByText($"lastName: {oldLastName} → {newLastName}")).ToBeVisibleAsync();
+        await Expect(page.GetByText($"Last name: {oldLastName} → {newLastName}")).ToBeVisibleAsync();
     });
 }

@@ -40,7 +40,7 @@ public sealed class RawSql : IAsyncDisposable
             SELECT 1
             FROM "customer_search_terms" AS "c0"
             WHERE "c0"."CustomerId" = "c"."CustomerId" AND "c0"."Term" >= @lo AND "c0"."Term" < "c"."Term")
-        ORDER BY "c"."Term", "c2"."Id"
+        ORDER BY "c"."Term", "c"."CustomerId"
         LIMIT @p
         """;
 

@@ -12,7 +12,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
         Kolo.Bench
           generate --provider sqlite|postgres --connection "<cs>" [--count 1000000] [--seed 2026]
           run      --provider sqlite|postgres --connection "<cs>" [--requests 2000] [--warmup 200] [--seed 7]
-                   [--web-dll <path to Kolo.Web.dll>] [--log-sql]
+                   [--web-dll <path to Kolo.Web.dll>] [--explain] [--log-sql]
         See bench/README.md.
         """);
     return 0;

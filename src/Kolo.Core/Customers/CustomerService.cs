@@ -29,8 +29,8 @@ public sealed class CustomerService(
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var customer = await db.Customers.AsNoTracking().VisibleTo(db, actor)
-            .Include(c => c.Tags).ThenInclude(t => t.Tag)
             .FirstOrDefaultAsync(c => c.Id == id, ct) ?? throw new NotFoundException("Customer", id);
+        customer.Tags = await TagsOf(db, id).AsNoTracking().ToListAsync(ct);
         return await ToDetailsAsync(db, customer, ct);
     }
 
@@ -77,9 +77,12 @@ public sealed class CustomerService(
                 .Where(t => !db.CustomerSearchTerms.Any(o => o.CustomerId == t.CustomerId && o.Term.CompareTo(lo) >= 0 && o.Term.CompareTo(t.Term) < 0));
             if (cursor is { } c)
                 matches = matches.Where(t => t.Term.CompareTo(c.Key) > 0 || (t.Term == c.Key && t.CustomerId.CompareTo(c.Id) > 0));
+            // Ordered by the term row's CustomerId (equal to the customer's Id) so that SQLite reads the
+            // (Term, CustomerId) index in order and stops after one page; ordered by customers.Id it sorted every
+            // row of the first term (a common surname: 150,000 rows, 300 ms at a million customers).
             var page = await matches
-                .Join(customers, t => t.CustomerId, cu => cu.Id, (t, cu) => new { t.Term, Customer = cu })
-                .OrderBy(x => x.Term).ThenBy(x => x.Customer.Id)
+                .Join(customers, t => t.CustomerId, cu => cu.Id, (t, cu) => new { t.Term, t.CustomerId, Customer = cu })
+                .OrderBy(x => x.Term).ThenBy(x => x.CustomerId)
                 .Take(limit + 1)
                 .ToListAsync(ct);
             if (page.Count > limit) next = new Cursor(page[limit - 1].Term, page[limit - 1].Customer.Id).Encode();
@@ -275,9 +278,9 @@ public sealed class CustomerService(
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var target = await LoadForChangeAsync(db, actor, targetId, ct);
-        var source = await db.Customers.VisibleTo(db, actor).Include(c => c.Tags).ThenInclude(t => t.Tag)
-            .FirstOrDefaultAsync(c => c.Id == sourceId, ct);
+        var source = await db.Customers.VisibleTo(db, actor).FirstOrDefaultAsync(c => c.Id == sourceId, ct);
         if (source is null) throw ValidationFailedException.For("sourceId", "No such customer.");
+        await TagsOf(db, sourceId).LoadAsync(ct);
         if (source.MergedIntoId is not null) throw ValidationFailedException.For("sourceId", "That customer was already merged into another record.");
         if (target.MergedIntoId is not null) throw ValidationFailedException.For("id", "This customer was merged into another record; merge into that one.");
 
@@ -328,9 +331,20 @@ public sealed class CustomerService(
         }
     }
 
-    private async Task<Customer> LoadForChangeAsync(KoloDb db, Actor actor, Guid id, CancellationToken ct) =>
-        await db.Customers.VisibleTo(db, actor).Include(c => c.Tags).ThenInclude(t => t.Tag)
-            .FirstOrDefaultAsync(c => c.Id == id, ct) ?? throw new NotFoundException("Customer", id);
+    private async Task<Customer> LoadForChangeAsync(KoloDb db, Actor actor, Guid id, CancellationToken ct)
+    {
+        var customer = await db.Customers.VisibleTo(db, actor).FirstOrDefaultAsync(c => c.Id == id, ct)
+            ?? throw new NotFoundException("Customer", id);
+        await TagsOf(db, id).LoadAsync(ct); // tracked: EF fixes them up into customer.Tags
+        return customer;
+    }
+
+    /// <summary>
+    /// A customer's tags as their own query. Include(c => c.Tags).ThenInclude(t => t.Tag) joins a subquery of every
+    /// customer's tags, which SQLite materialises in full on each read (160 ms at a million customers).
+    /// </summary>
+    private static IQueryable<CustomerTag> TagsOf(KoloDb db, Guid customerId) =>
+        db.CustomerTags.Include(t => t.Tag).Where(t => t.CustomerId == customerId);
 
     private static async Task EnsureVisibleAsync(KoloDb db, Actor actor, Guid id, CancellationToken ct)
     {

@@ -1,0 +1,94 @@
+using System.Globalization;
+using Kolo.Bench;
+using Kolo.Core.Data;
+
+// Kolo.Bench: `generate` loads N sample customers through the real schema; `run` measures the API beside raw SQL.
+CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
+CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
+
+if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
+{
+    Console.WriteLine("""
+        Kolo.Bench
+          generate --provider sqlite|postgres --connection "<cs>" [--count 1000000] [--seed 2026]
+          run      --provider sqlite|postgres --connection "<cs>" [--requests 2000] [--warmup 200] [--seed 7]
+                   [--web-dll <path to Kolo.Web.dll>] [--explain] [--log-sql]
+        See bench/README.md.
+        """);
+    return 0;
+}
+
+try
+{
+    var options = Options.Parse(args.Skip(1));
+    switch (args[0])
+    {
+        case "generate":
+            await Generator.RunAsync(options);
+            return 0;
+        case "run":
+            await Runner.RunAsync(options);
+            return 0;
+        default:
+            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate or run.");
+            return 2;
+    }
+}
+catch (BenchException e)
+{
+    Console.Error.WriteLine(e.Message);
+    return 1;
+}
+
+namespace Kolo.Bench
+{
+    public sealed class BenchException(string message) : Exception(message);
+
+    public sealed class Options
+    {
+        private readonly Dictionary<string, string> _values = new(StringComparer.Ordinal);
+
+        public static Options Parse(IEnumerable<string> args)
+        {
+            var o = new Options();
+            string? key = null;
+            foreach (var arg in args)
+            {
+                if (arg.StartsWith("--", StringComparison.Ordinal))
+                {
+                    if (key is not null) o._values[key] = "true";
+                    key = arg[2..];
+                }
+                else if (key is not null)
+                {
+                    o._values[key] = arg;
+                    key = null;
+                }
+                else throw new BenchException($"Unexpected argument '{arg}'.");
+            }
+            if (key is not null) o._values[key] = "true";
+            return o;
+        }
+
+        public DatabaseProvider Provider => Get("provider").ToLowerInvariant() switch
+        {
+            "sqlite" => DatabaseProvider.Sqlite,
+            "postgres" or "postgresql" => DatabaseProvider.Postgres,
+            var p => throw new BenchException($"--provider is sqlite or postgres, not '{p}'."),
+        };
+
+        public string Connection => Get("connection");
+
+        public string Get(string name) =>
+            _values.TryGetValue(name, out var v) ? v : throw new BenchException($"Missing --{name}.");
+
+        public string? Optional(string name) => _values.GetValueOrDefault(name);
+
+        public int Int(string name, int fallback) =>
+            _values.TryGetValue(name, out var v)
+                ? int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) && i >= 0 ? i : throw new BenchException($"--{name} takes a whole number.")
+                : fallback;
+
+        public bool Flag(string name) => _values.ContainsKey(name);
+    }
+}

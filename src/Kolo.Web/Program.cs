@@ -3,7 +3,11 @@ using Kolo.Core.Customers;
 using Kolo.Core.Data;
 using Kolo.Core.Platform;
 using Kolo.Web.Components;
+using Kolo.Core.Tasks;
+using Kolo.Core.Timeline;
 using Kolo.Web.Customers;
+using Kolo.Web.Tasks;
+using Kolo.Web.Timeline;
 using Kolo.Web.Platform;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
@@ -37,6 +41,17 @@ builder.Services.AddSingleton<CustomFieldService>();
 builder.Services.AddSingleton<AuditService>();
 builder.Services.AddSingleton<ApiTokenService>();
 builder.Services.AddScoped<UserAdministration>();
+builder.Services.AddSingleton<InteractionService>();
+builder.Services.AddSingleton<TimelineService>();
+builder.Services.AddSingleton<ITimelineSource, InteractionTimelineSource>();
+builder.Services.AddSingleton<ITimelineSource, TaskTimelineSource>();
+builder.Services.AddSingleton<ITimelineSource, ChangeTimelineSource>();
+builder.Services.AddSingleton<TaskService>();
+builder.Services.AddSingleton<NotificationService>();
+builder.Services.AddSingleton<HandOverService>();
+builder.Services.AddSingleton<IEmailSender>(new SmtpEmailSender(kolo.Smtp));
+builder.Services.AddSingleton<ReminderService>();
+builder.Services.AddHostedService<ReminderWorker>();
 
 builder.Services.AddIdentityCore<User>(o =>
     {
@@ -112,6 +127,8 @@ app.MapScalarApiReference("/api/docs", o => o.WithTitle("Kolo API").WithOpenApiR
 app.MapHealthChecks("/health").AllowAnonymous();
 app.MapCustomerEndpoints();
 app.MapPlatformEndpoints();
+app.MapTimelineEndpoints();
+app.MapTaskEndpoints();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await StartupTasks.RunAsync(app.Services, app.Logger);

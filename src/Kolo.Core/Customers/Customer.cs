@@ -8,7 +8,7 @@ public enum Gender { Female, Male, Other }
 
 public enum MaritalStatus { Single, Married, Partnered, Divorced, Widowed }
 
-public enum ContactChannel { Email, Phone, Sms, Post, Messenger, Visit }
+public enum ContactChannel { Email, Phone, Sms, Post, Messenger, Visit, Web }
 
 public sealed class EmailAddress
 {

@@ -142,8 +142,6 @@ public sealed record CustomerListItem(
     LifecycleStatus Status, Guid? OwnerId, string? OwnerName, IReadOnlyList<string> Tags,
     DateTime CreatedAt, DateTime UpdatedAt, DateTime? ArchivedAt);
 
-public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
-
 public sealed record CustomerQuery
 {
     public string? Q { get; init; }

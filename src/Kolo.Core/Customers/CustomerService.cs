@@ -103,8 +103,19 @@ public sealed class CustomerService(
 
     public async Task<CustomerDetails> CreateAsync(Actor actor, CustomerInput input, bool allowDuplicate, CancellationToken ct = default)
     {
-        CustomerAccessRules.EnsureCanCreate(actor);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var customer = await AddNewAsync(db, actor, input, allowDuplicate, ct);
+        await db.SaveChangesAsync(ct);
+        return await ToDetailsAsync(db, customer, ct);
+    }
+
+    /// <summary>
+    /// Validates and adds a new customer (with its search terms and audit entry) to <paramref name="db"/> without
+    /// saving, so another capability can create one in the same transaction as its own record.
+    /// </summary>
+    internal async Task<Customer> AddNewAsync(KoloDb db, Actor actor, CustomerInput input, bool allowDuplicate, CancellationToken ct)
+    {
+        CustomerAccessRules.EnsureCanCreate(actor);
         var now = Now();
         var customer = new Customer { CreatedAt = now, UpdatedAt = now, Kind = input.Kind ?? CustomerKind.Person };
         if (actor.Role == UserRole.Sales && input.OwnerId is null) input.OwnerId = actor.UserId;
@@ -122,8 +133,7 @@ public sealed class CustomerService(
         db.CustomerSearchTerms.AddRange(terms);
         db.AuditEntries.Add(Audit.Entry(actor, now, EntityType, customer.Id, AuditActions.Created,
             Audit.Diff(new Dictionary<string, string?>(), Snapshot(customer))));
-        await db.SaveChangesAsync(ct);
-        return await ToDetailsAsync(db, customer, ct);
+        return customer;
     }
 
     /// <summary>Applies the fields present in the request. <paramref name="expectedVersion"/> is the client's ETag.</summary>

@@ -1,5 +1,7 @@
 using Kolo.Core.Customers;
 using Kolo.Core.Platform;
+using Kolo.Core.Tasks;
+using Kolo.Core.Timeline;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Identity.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore;
@@ -19,6 +21,10 @@ public sealed class KoloDb(DbContextOptions<KoloDb> options)
     public DbSet<CustomFieldDefinition> CustomFieldDefinitions => Set<CustomFieldDefinition>();
     public DbSet<AuditEntry> AuditEntries => Set<AuditEntry>();
     public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
+    public DbSet<Interaction> Interactions => Set<Interaction>();
+    public DbSet<Attachment> Attachments => Set<Attachment>();
+    public DbSet<TaskItem> Tasks => Set<TaskItem>();
+    public DbSet<Notification> Notifications => Set<Notification>();
 
     /// <summary>Times are UTC everywhere; SQLite forgets the kind, so every read says UTC again.</summary>
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)

@@ -35,3 +35,6 @@ public sealed class ValidationErrors
         if (Any) throw new ValidationFailedException(_errors.ToDictionary(e => e.Key, e => e.Value.ToArray()));
     }
 }
+
+/// <summary>One page of a keyset-paged list: pass <see cref="NextCursor"/> back to get the next page (null: no more).</summary>
+public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);

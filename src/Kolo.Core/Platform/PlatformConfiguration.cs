@@ -41,6 +41,8 @@ public sealed class AuditEntryConfiguration : IEntityTypeConfiguration<AuditEntr
         b.Property(a => a.UserName).HasMaxLength(200);
         b.OwnsMany(a => a.Changes, c => c.ToJson());
         b.HasIndex(a => new { a.EntityType, a.EntityId, a.Id });
+        // A customer's changes on its timeline, merged with other entries by time.
+        b.HasIndex(a => new { a.EntityType, a.EntityId, a.At, a.Id });
         b.HasIndex(a => a.At);
     }
 }

@@ -15,6 +15,10 @@ public sealed class KoloOptions
     public bool SeedDemo { get; set; } = true;
     /// <summary>The region used for phone numbers written without a country code (ISO 3166-1 alpha-2).</summary>
     public string PhoneRegion { get; set; } = "UA";
+    /// <summary>How often due task reminders are looked for.</summary>
+    public int ReminderIntervalSeconds { get; set; } = 15;
+    /// <summary>SMTP server for e-mail reminders; none by default.</summary>
+    public Kolo.Core.Tasks.SmtpOptions Smtp { get; set; } = new();
 
     public string ResolveConnectionString()
     {

@@ -2,6 +2,7 @@ using System.Security.Cryptography;
 using Kolo.Core.Customers;
 using Kolo.Core.Data;
 using Kolo.Core.Platform;
+using Kolo.Core.Timeline;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
@@ -101,5 +102,33 @@ public static class StartupTasks
         // A few family and employer links so customer cards show relationships.
         for (var i = 0; i + 1 < Math.Min(ids.Count, 20); i += 2)
             await customerService.AddLinkAsync(Actor.System, ids[i], new LinkInput { CustomerId = ids[i + 1], Type = i % 4 == 0 ? LinkType.Spouse : LinkType.HouseholdMember });
+
+        // Some history, so timelines, "My tasks" and the feedback list have something to show.
+        var interactions = services.GetRequiredService<InteractionService>();
+        var salesActors = created.Where(u => u.Role == UserRole.Sales).Select(Actor.From).ToList();
+        (InteractionType Type, string Subject, Sentiment? Sentiment)[] contacts =
+        [
+            (InteractionType.Call, "Asked about delivery times", Sentiment.Neutral),
+            (InteractionType.Email, "Sent the spring catalogue", null),
+            (InteractionType.Meeting, "Showroom visit with the family", Sentiment.Positive),
+            (InteractionType.Call, "Complained about a late delivery", Sentiment.Negative),
+            (InteractionType.Note, "Prefers calls after 18:00", null),
+        ];
+        for (var i = 0; i < 40; i++)
+        {
+            var (type, subject, sentiment) = contacts[i % contacts.Length];
+            await interactions.RecordAsync(salesActors[i % salesActors.Count], new InteractionInput
+            {
+                CustomerId = ids[i], Type = type, Subject = subject, Sentiment = sentiment,
+                Direction = type == InteractionType.Note ? null : i % 2 == 0 ? InteractionDirection.Inbound : InteractionDirection.Outbound,
+                OccurredAt = now.AddDays(-(i % 30)).AddHours(-i),
+            });
+        }
+        for (var i = 0; i < 6; i++)
+            await interactions.RecordAsync(salesActors[i % salesActors.Count], new InteractionInput
+            {
+                CustomerId = ids[40 + i], Type = InteractionType.Agreement, Subject = i % 2 == 0 ? "Send a quote for the kitchen set" : "Call back about the loyalty card",
+                DueAt = now.Date.AddDays(i - 2).AddHours(15),
+            });
     }
 }

@@ -168,6 +168,7 @@ public sealed class InteractionService(
             throw new ValidationFailedException(refused.ToDictionary(f => f, _ => new[] { "This field cannot change after the interaction was recorded." }));
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var interaction = await LoadVisibleAsync(db, actor, id, ct);
+        EnsureCanChange(actor, interaction);
         if (interaction.Version != expectedVersion) throw new PreconditionFailedException();
         var before = Snapshot(interaction);
         if (fields.Contains("subject")) interaction.Subject = Clean(input.Subject);
@@ -194,8 +195,7 @@ public sealed class InteractionService(
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var interaction = await LoadVisibleAsync(db, actor, id, ct);
         if (interaction.ArchivedAt is not null) return;
-        if (!actor.IsAdminOrManager && interaction.CreatedById != actor.UserId)
-            throw new ForbiddenException("Only the person who recorded an interaction, a manager or an admin can archive it.");
+        EnsureCanChange(actor, interaction);
         interaction.ArchivedAt = Now();
         interaction.Version = Guid.NewGuid();
         db.AuditEntries.Add(Audit.Entry(actor, interaction.ArchivedAt.Value, EntityType, id, AuditActions.Archived));
@@ -254,6 +254,13 @@ public sealed class InteractionService(
         var next = rows.Count > limit ? KeysetCursor.Encode(rows[limit - 1].OccurredAt, rows[limit - 1].Id) : null;
         var views = await ViewsAsync(db, rows.Take(limit).ToList(), ct);
         return new Page<InteractionView>(views, next);
+    }
+
+    /// <summary>The record of a contact is evidence: only who recorded it, a manager or an admin may correct or archive it.</summary>
+    private static void EnsureCanChange(Actor actor, Interaction interaction)
+    {
+        if (!actor.IsAdminOrManager && interaction.CreatedById != actor.UserId)
+            throw new ForbiddenException("Only the person who recorded an interaction, a manager or an admin can change or archive it.");
     }
 
     private async Task<Interaction> LoadVisibleAsync(KoloDb db, Actor actor, Guid id, CancellationToken ct)

@@ -193,7 +193,7 @@ public sealed class TimelineSql : IAsyncDisposable
     private static string InteractionsSql(bool after) => $"""
         SELECT {InteractionColumns}
         FROM interactions AS i
-        WHERE i."CustomerId" = @customer AND i."ArchivedAt" IS NULL{(after ? """ AND (i."OccurredAt" < @at OR (i."OccurredAt" = @at AND i."Id" < @id))""" : "")}
+        WHERE i."CustomerId" = @customer AND i."ArchivedAt" IS NULL{(after ? """ AND i."OccurredAt" <= @at AND (i."OccurredAt" < @at OR (i."OccurredAt" = @at AND i."Id" < @id))""" : "")}
         ORDER BY i."OccurredAt" DESC, i."Id" DESC
         LIMIT @limit
         """;
@@ -201,7 +201,7 @@ public sealed class TimelineSql : IAsyncDisposable
     private static string TasksSql(bool after) => $"""
         SELECT {TaskColumns}
         FROM tasks AS t
-        WHERE t."CustomerId" = @customer{(after ? """ AND (t."CreatedAt" < @at OR (t."CreatedAt" = @at AND t."Id" < @id))""" : "")}
+        WHERE t."CustomerId" = @customer{(after ? """ AND t."CreatedAt" <= @at AND (t."CreatedAt" < @at OR (t."CreatedAt" = @at AND t."Id" < @id))""" : "")}
         ORDER BY t."CreatedAt" DESC, t."Id" DESC
         LIMIT @limit
         """;
@@ -209,7 +209,7 @@ public sealed class TimelineSql : IAsyncDisposable
     private static string ChangesSql(bool after) => $"""
         SELECT {AuditColumns}
         FROM audit_entries AS a
-        WHERE a."EntityType" = 'customer' AND a."EntityId" = @customer{(after ? """ AND (a."At" < @at OR (a."At" = @at AND a."Id" < @id))""" : "")}
+        WHERE a."EntityType" = 'customer' AND a."EntityId" = @customer{(after ? """ AND a."At" <= @at AND (a."At" < @at OR (a."At" = @at AND a."Id" < @id))""" : "")}
         ORDER BY a."At" DESC, a."Id" DESC
         LIMIT @limit
         """;

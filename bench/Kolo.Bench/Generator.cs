@@ -17,7 +17,7 @@ namespace Kolo.Bench;
 /// for the load and re-created afterwards from their own definitions, which is much faster than maintaining them
 /// row by row and leaves exactly the schema the migrations made.
 /// </summary>
-public static class Generator
+public static partial class Generator
 {
     public static readonly string[] TagNames = ["vip", "newsletter", "wholesale", "b2b", "returning", "event-2025", "loyalty", "partner"];
     private static readonly string[] Tables = ["customers", "customer_search_terms", "customer_tags"];
@@ -138,6 +138,28 @@ public static class Generator
 
     private static string Quoted(IEnumerable<string> columns) => string.Join(", ", columns.Select(c => $"\"{c}\""));
 
+    /// <summary>Drops the tables' indexes that back no constraint and returns their definitions, to re-create them after a load.</summary>
+    internal static async Task<List<(string Name, string Sql)>> DropPostgresSecondaryIndexesAsync(NpgsqlConnection connection, NpgsqlTransaction tx, string[] tables)
+    {
+        var indexes = new List<(string, string)>();
+        await using (var cmd = new NpgsqlCommand("""
+            SELECT i.indexname, i.indexdef FROM pg_indexes i
+            WHERE i.schemaname = current_schema() AND i.tablename = ANY(@tables)
+              AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
+            """, connection, tx))
+        {
+            cmd.Parameters.AddWithValue("tables", tables);
+            await using var r = await cmd.ExecuteReaderAsync();
+            while (await r.ReadAsync()) indexes.Add((r.GetString(0), r.GetString(1)));
+        }
+        foreach (var (name, _) in indexes)
+        {
+            await using var drop = new NpgsqlCommand($"DROP INDEX \"{name}\"", connection, tx);
+            await drop.ExecuteNonQueryAsync();
+        }
+        return indexes;
+    }
+
     private sealed class PostgresLoader(string connectionString) : IBulkLoader
     {
         private NpgsqlConnection _connection = null!;
@@ -158,22 +180,8 @@ public static class Generator
             _tx = await _connection.BeginTransactionAsync();
         }
 
-        public async Task<List<(string Name, string Sql)>> DropSecondaryIndexesAsync(string[] tables)
-        {
-            var indexes = new List<(string, string)>();
-            await using (var cmd = new NpgsqlCommand("""
-                SELECT i.indexname, i.indexdef FROM pg_indexes i
-                WHERE i.schemaname = current_schema() AND i.tablename = ANY(@tables)
-                  AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)
-                """, _connection, _tx))
-            {
-                cmd.Parameters.AddWithValue("tables", tables);
-                await using var r = await cmd.ExecuteReaderAsync();
-                while (await r.ReadAsync()) indexes.Add((r.GetString(0), r.GetString(1)));
-            }
-            foreach (var (name, _) in indexes) await ExecAsync($"DROP INDEX \"{name}\"");
-            return indexes;
-        }
+        public Task<List<(string Name, string Sql)>> DropSecondaryIndexesAsync(string[] tables) =>
+            DropPostgresSecondaryIndexesAsync(_connection, _tx, tables);
 
         public async Task WriteTagsAsync(List<Tag> tags)
         {

@@ -2,7 +2,8 @@ using System.Globalization;
 using Kolo.Bench;
 using Kolo.Core.Data;
 
-// Kolo.Bench: `generate` loads N sample customers through the real schema; `run` measures the API beside raw SQL.
+// Kolo.Bench: `generate` loads N sample customers through the real schema; `run` measures the API beside raw SQL;
+// `generate-timeline` and `run-timeline` do the same for customers' timelines (PostgreSQL).
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
@@ -13,6 +14,10 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
           generate --provider sqlite|postgres --connection "<cs>" [--count 1000000] [--seed 2026]
           run      --provider sqlite|postgres --connection "<cs>" [--requests 2000] [--warmup 200] [--seed 7]
                    [--web-dll <path to Kolo.Web.dll>] [--explain] [--log-sql]
+          generate-timeline --provider postgres --connection "<cs>" [--interactions 10000000] [--heavy 10000]
+                   [--years 5] [--seed 2026]      (after generate: interactions, tasks, attachments, audit entries)
+          run-timeline --provider postgres --connection "<cs>" [--requests 1000] [--warmup 100] [--depth 5000]
+                   [--seed 7] [--web-dll <path>] [--explain] [--log-sql]
         See bench/README.md.
         """);
     return 0;
@@ -29,8 +34,14 @@ try
         case "run":
             await Runner.RunAsync(options);
             return 0;
+        case "generate-timeline":
+            await Generator.RunTimelineAsync(options);
+            return 0;
+        case "run-timeline":
+            await Runner.RunTimelineAsync(options);
+            return 0;
         default:
-            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate or run.");
+            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline or run-timeline.");
             return 2;
     }
 }

@@ -18,7 +18,7 @@ namespace Kolo.Bench;
 /// </summary>
 public static partial class Runner
 {
-    private const string AdminPassword = "Bench-pass-2026";
+    internal const string AdminPassword = "Bench-pass-2026";
 
     public static async Task RunAsync(Options options)
     {

@@ -262,7 +262,9 @@ public sealed class TaskTimelineSource : ITimelineSource
     public async Task<IReadOnlyList<TimelineEntry>> ReadAsync(KoloDb db, Guid customerId, TimelinePosition? before, ContactChannel? channel, int limit, CancellationToken ct)
     {
         var q = db.Tasks.AsNoTracking().Where(t => t.CustomerId == customerId);
-        if (before is { } b) q = q.Where(t => t.CreatedAt < b.At || (t.CreatedAt == b.At && t.Id.CompareTo(b.Id) < 0));
+        // The redundant "<=" lets the index scan start at the cursor; the OR alone is only a filter, so a deep page
+        // would read every newer row of the customer first.
+        if (before is { } b) q = q.Where(t => t.CreatedAt <= b.At && (t.CreatedAt < b.At || (t.CreatedAt == b.At && t.Id.CompareTo(b.Id) < 0)));
         var rows = await q.OrderByDescending(t => t.CreatedAt).ThenByDescending(t => t.Id).Take(limit).ToListAsync(ct);
         return rows.Select(t => new TimelineEntry
         {

@@ -249,7 +249,9 @@ public sealed class InteractionService(
         errors.ThrowIfAny();
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var q = db.Interactions.AsNoTracking().Where(i => i.Sentiment == Sentiment.Negative && i.ArchivedAt == null);
-        if (after is { } a) q = q.Where(i => i.OccurredAt < a.At || (i.OccurredAt == a.At && i.Id.CompareTo(a.Id) < 0));
+        // The redundant "<=" lets the index scan start at the cursor; the OR alone is only a filter, so a deep page
+        // would read every newer negative entry first.
+        if (after is { } a) q = q.Where(i => i.OccurredAt <= a.At && (i.OccurredAt < a.At || (i.OccurredAt == a.At && i.Id.CompareTo(a.Id) < 0)));
         var rows = await q.OrderByDescending(i => i.OccurredAt).ThenByDescending(i => i.Id).Take(limit + 1).ToListAsync(ct);
         var next = rows.Count > limit ? KeysetCursor.Encode(rows[limit - 1].OccurredAt, rows[limit - 1].Id) : null;
         var views = await ViewsAsync(db, rows.Take(limit).ToList(), ct);
@@ -413,7 +415,9 @@ public sealed class InteractionTimelineSource : ITimelineSource
     {
         var q = db.Interactions.AsNoTracking().Where(i => i.CustomerId == customerId && i.ArchivedAt == null);
         if (channel is { } c) q = q.Where(i => i.Channel == c);
-        if (before is { } b) q = q.Where(i => i.OccurredAt < b.At || (i.OccurredAt == b.At && i.Id.CompareTo(b.Id) < 0));
+        // The redundant "<=" lets the index scan start at the cursor; the OR alone is only a filter, so a deep page
+        // would read every newer row of the customer first.
+        if (before is { } b) q = q.Where(i => i.OccurredAt <= b.At && (i.OccurredAt < b.At || (i.OccurredAt == b.At && i.Id.CompareTo(b.Id) < 0)));
         var rows = await q.OrderByDescending(i => i.OccurredAt).ThenByDescending(i => i.Id).Take(limit).ToListAsync(ct);
         var views = await InteractionService.ViewsAsync(db, rows, ct);
         return views.Select(v => new TimelineEntry

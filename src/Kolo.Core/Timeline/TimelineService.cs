@@ -99,7 +99,9 @@ public sealed class ChangeTimelineSource : ITimelineSource
     public async Task<IReadOnlyList<TimelineEntry>> ReadAsync(KoloDb db, Guid customerId, TimelinePosition? before, ContactChannel? channel, int limit, CancellationToken ct)
     {
         var q = db.AuditEntries.AsNoTracking().Where(a => a.EntityType == CustomerService.EntityType && a.EntityId == customerId);
-        if (before is { } b) q = q.Where(a => a.At < b.At || (a.At == b.At && a.Id.CompareTo(b.Id) < 0));
+        // The redundant "<=" lets the index scan start at the cursor; the OR alone is only a filter, so a deep page
+        // would read every newer row of the customer first.
+        if (before is { } b) q = q.Where(a => a.At <= b.At && (a.At < b.At || (a.At == b.At && a.Id.CompareTo(b.Id) < 0)));
         var rows = await q.OrderByDescending(a => a.At).ThenByDescending(a => a.Id).Take(limit).ToListAsync(ct);
         return rows.Select(a => new TimelineEntry
         {

@@ -662,8 +662,7 @@ public sealed class CustomerService(
         if (rows.Count == 0) return [];
         var ids = rows.Select(r => r.Id).ToList();
         var ownerIds = rows.Where(r => r.OwnerId != null).Select(r => r.OwnerId!.Value).Distinct().ToList();
-        var owners = ownerIds.Count == 0 ? [] : await db.Users.Where(u => ownerIds.Contains(u.Id))
-            .Select(u => new { u.Id, u.DisplayName }).ToDictionaryAsync(u => u.Id, u => u.DisplayName, ct);
+        var owners = await DisplayNames.OfUsersAsync(db, ownerIds, ct);
         var tags = (await db.CustomerTags.Where(t => ids.Contains(t.CustomerId))
                 .Select(t => new { t.CustomerId, t.Tag!.Name }).ToListAsync(ct))
             .ToLookup(t => t.CustomerId, t => t.Name);

@@ -238,8 +238,8 @@ public sealed class TaskService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         if (rows.Count == 0) return [];
         var userIds = rows.Select(r => r.AssigneeId).Distinct().ToList();
         var customerIds = rows.Where(r => r.CustomerId != null).Select(r => r.CustomerId!.Value).Distinct().ToList();
-        var users = await db.Users.Where(u => userIds.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.DisplayName, ct);
-        var customers = await db.Customers.Where(c => customerIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.DisplayName, ct);
+        var users = await DisplayNames.OfUsersAsync(db, userIds, ct);
+        var customers = await DisplayNames.OfCustomersAsync(db, customerIds, ct);
         var now = Now();
         return rows.Select(t => new TaskView(
             t.Id, t.Title, t.Notes, t.DueAt, t.RemindAt, t.EmailReminder, t.Priority, t.Status, t.AssigneeId,

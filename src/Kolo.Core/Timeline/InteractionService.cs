@@ -361,8 +361,8 @@ public sealed class InteractionService(
         var ids = rows.Select(r => r.Id).ToList();
         var userIds = rows.Where(r => r.UserId != null).Select(r => r.UserId!.Value).Distinct().ToList();
         var customerIds = rows.Select(r => r.CustomerId).Distinct().ToList();
-        var users = await db.Users.Where(u => userIds.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.DisplayName, ct);
-        var customerNames = await db.Customers.Where(c => customerIds.Contains(c.Id)).ToDictionaryAsync(c => c.Id, c => c.DisplayName, ct);
+        var users = await DisplayNames.OfUsersAsync(db, userIds, ct);
+        var customerNames = await DisplayNames.OfCustomersAsync(db, customerIds, ct);
         var attachments = (await db.Attachments.Where(a => ids.Contains(a.InteractionId))
                 .Select(a => new { a.InteractionId, View = new AttachmentView(a.Id, a.FileName, a.ContentType, a.Size, a.CreatedAt) }).ToListAsync(ct))
             .ToLookup(a => a.InteractionId, a => a.View);

@@ -85,7 +85,7 @@ public sealed class TimelineService(IDbContextFactory<KoloDb> dbFactory, IEnumer
     {
         var ids = page.Where(e => e.UserId is not null && e.UserName is null).Select(e => e.UserId!.Value).Distinct().ToList();
         if (ids.Count == 0) return page;
-        var names = await db.Users.Where(u => ids.Contains(u.Id)).ToDictionaryAsync(u => u.Id, u => u.DisplayName, ct);
+        var names = await DisplayNames.OfUsersAsync(db, ids, ct);
         return page.Select(e => e.UserId is { } id && e.UserName is null ? e with { UserName = names.GetValueOrDefault(id) } : e).ToList();
     }
 }

@@ -13,6 +13,7 @@ public static class UiServices
         // Registered after AddMudServices, so this one wins: MudBlazor's own texts come from our resources.
         services.AddTransient<MudLocalizer, KoloMudLocalizer>();
         services.AddScoped<UserClock>();
+        services.AddScoped<Kolo.Web.Tasks.ShellCounts>();
         return services;
     }
 }
@@ -47,6 +48,27 @@ public sealed class UserClock
     public string FormatDate(DateTime utc) => Zone is { } zone
         ? TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(utc, DateTimeKind.Utc), zone).ToString("d")
         : utc.ToString("d");
+
+    /// <summary>A UTC instant as the user's wall-clock time (UTC while the zone is unknown).</summary>
+    public DateTime ToLocal(DateTime utc) => Zone is { } zone
+        ? TimeZoneInfo.ConvertTimeFromUtc(DateTime.SpecifyKind(utc, DateTimeKind.Utc), zone)
+        : DateTime.SpecifyKind(utc, DateTimeKind.Unspecified);
+
+    /// <summary>The user's wall-clock time as UTC. A time skipped by a daylight-saving jump moves an hour on.</summary>
+    public DateTime ToUtc(DateTime local)
+    {
+        local = DateTime.SpecifyKind(local, DateTimeKind.Unspecified);
+        if (Zone is not { } zone) return DateTime.SpecifyKind(local, DateTimeKind.Utc);
+        if (zone.IsInvalidTime(local)) local = local.AddHours(1);
+        return TimeZoneInfo.ConvertTimeToUtc(local, zone);
+    }
+
+    /// <summary>The start of the user's day that contains <paramref name="utcNow"/>, in UTC, and the start of the next one.</summary>
+    public (DateTime TodayStart, DateTime TomorrowStart) DayBounds(DateTime utcNow)
+    {
+        var today = ToLocal(utcNow).Date;
+        return (ToUtc(today), ToUtc(today.AddDays(1)));
+    }
 }
 
 /// <summary>Turns the domain's exceptions into what a screen shows.</summary>

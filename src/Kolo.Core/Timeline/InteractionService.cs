@@ -105,6 +105,9 @@ public sealed class InteractionService(
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var (customerId, ownerId, customerCreated) = await ResolveCustomerAsync(db, actor, input, e164, ct);
         var now = Now();
+        // Ids are time-ordered and break ties on the timeline: the agreement's task takes the earlier id, so the
+        // agreement itself shows above the task it created.
+        var agreementTaskId = Guid.CreateVersion7();
         var interaction = new Interaction
         {
             CustomerId = customerId, Type = input.Type!.Value, Channel = input.Channel ?? DefaultChannel(input.Type.Value),
@@ -127,6 +130,7 @@ public sealed class InteractionService(
                 throw ValidationFailedException.For("assigneeId", "No active user has this id.");
             db.Tasks.Add(new TaskItem
             {
+                Id = agreementTaskId,
                 Title = $"Keep agreement: {interaction.Subject ?? "(no subject)"}", DueAt = dueAt.ToUniversalTime(),
                 RemindAt = ReminderFor(dueAt.ToUniversalTime(), now),
                 AssigneeId = assignee, CustomerId = customerId, SourceInteractionId = interaction.Id, Priority = TaskPriority.High,

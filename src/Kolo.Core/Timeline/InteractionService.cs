@@ -105,11 +105,12 @@ public sealed class InteractionService(
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var (customerId, ownerId, customerCreated) = await ResolveCustomerAsync(db, actor, input, e164, ct);
         var now = Now();
-        // Ids are time-ordered and break ties on the timeline: the agreement's task takes the earlier id, so the
-        // agreement itself shows above the task it created.
-        var agreementTaskId = Guid.CreateVersion7();
+        // Ids break ties on the timeline (same time): the agreement's task takes the smaller of two fresh ids, so the
+        // agreement itself shows above the task it created. (Version 7 ids made in one millisecond are not ordered.)
+        var (agreementTaskId, interactionId) = OrderedIds();
         var interaction = new Interaction
         {
+            Id = interactionId,
             CustomerId = customerId, Type = input.Type!.Value, Channel = input.Channel ?? DefaultChannel(input.Type.Value),
             Direction = input.Direction, Subject = Clean(input.Subject), Body = Sanitize(input.Body),
             OccurredAt = input.OccurredAt?.ToUniversalTime() ?? now, UserId = input.UserId ?? NullIfSystem(actor),
@@ -337,6 +338,13 @@ public sealed class InteractionService(
         if (words.Length == 1) return (null, words[0]);
         // Nothing but a contact point: the e-mail's local part or "Unknown" keeps the record findable and nameable later.
         return (null, email is not null ? email.Split('@')[0] : "Unknown");
+    }
+
+    private static (Guid Smaller, Guid Larger) OrderedIds()
+    {
+        var (x, y) = (Guid.CreateVersion7(), Guid.CreateVersion7());
+        // Compared as text: the order both databases use for these ids.
+        return string.CompareOrdinal(x.ToString(), y.ToString()) < 0 ? (x, y) : (y, x);
     }
 
     /// <summary>A day ahead when there is a day left, else at the due time itself; none for a date already past.</summary>

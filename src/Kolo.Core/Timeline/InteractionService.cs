@@ -435,7 +435,7 @@ public static class KeysetCursor
             var parts = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(b64)).Split(':');
             return (new DateTime(long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), DateTimeKind.Utc), Guid.ParseExact(parts[1], "N"));
         }
-        catch (Exception e) when (e is FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        catch (Exception e) when (e is FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException or OverflowException)
         {
             errors.Add("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
             return null;

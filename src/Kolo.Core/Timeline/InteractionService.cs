@@ -78,8 +78,17 @@ public sealed class InteractionService(
     public const string EntityType = "interaction";
 
     // The sanitiser's defaults keep formatting (b, i, p, lists, links, tables) and drop scripts, event handlers,
-    // javascript: URLs, iframes and styles that could hide content.
-    private static readonly HtmlSanitizer Sanitizer = new();
+    // javascript: URLs, iframes and styles that could hide content. They keep forms, though: a stored form inside
+    // Kolo's pages could ask a colleague for their password and post it elsewhere, so form controls go too.
+    private static readonly HtmlSanitizer Sanitizer = CreateSanitizer();
+
+    private static HtmlSanitizer CreateSanitizer()
+    {
+        var sanitizer = new HtmlSanitizer();
+        foreach (var tag in new[] { "form", "input", "button", "select", "option", "optgroup", "textarea", "fieldset", "legend", "label" })
+            sanitizer.AllowedTags.Remove(tag);
+        return sanitizer;
+    }
 
     public static string? Sanitize(string? html) => string.IsNullOrWhiteSpace(html) ? null : Sanitizer.Sanitize(html).Trim();
 

@@ -125,6 +125,8 @@ public abstract class TimelineApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Contains("channel", (await Refused("channel=1")).Keys);
         Assert.Contains("cursor", (await Refused("cursor=not-a-cursor!")).Keys);
         Assert.Contains("cursor", (await Refused("cursor=" + Convert.ToBase64String("x:y"u8.ToArray()))).Keys);
+        // A time part too large for a long (a tampered cursor) is a 400 too, not a 500.
+        Assert.Contains("cursor", (await Refused("cursor=" + Convert.ToBase64String("99999999999999999999:0"u8.ToArray()).TrimEnd('='))).Keys);
         Assert.Contains("limit", (await Refused("limit=0")).Keys);
         Assert.Contains("limit", (await Refused("limit=201")).Keys);
         await admin.GetJsonAsync($"/api/v1/customers/{Guid.NewGuid()}/timeline", HttpStatusCode.NotFound);

@@ -339,7 +339,8 @@ public sealed class InteractionService(
     private static DateTime? ReminderFor(DateTime due, DateTime now) =>
         due.AddDays(-1) > now ? due.AddDays(-1) : due > now ? due : null;
 
-    private static ContactChannel? DefaultChannel(InteractionType type) => type switch
+    /// <summary>The channel a contact of this type happens on, when the caller does not say.</summary>
+    internal static ContactChannel? DefaultChannel(InteractionType type) => type switch
     {
         InteractionType.Call => ContactChannel.Phone,
         InteractionType.Email => ContactChannel.Email,

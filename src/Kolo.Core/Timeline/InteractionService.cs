@@ -109,7 +109,7 @@ public sealed class InteractionService(
         var source = input.ExternalId is null ? null : (string.IsNullOrWhiteSpace(input.ExternalSource) ? "api" : input.ExternalSource.Trim());
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         if (source is not null && await FindExternalAsync(db, source, input.ExternalId!, ct) is { } existing)
-            return new IntakeResult(await ViewAsync(db, actor, existing, ct), Created: false, CustomerCreated: false);
+            return await RepeatAsync(db, actor, existing, ct);
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var (customerId, ownerId, customerCreated) = await ResolveCustomerAsync(db, actor, input, e164, ct);
@@ -154,9 +154,17 @@ public sealed class InteractionService(
             await tx.RollbackAsync(ct);
             await using var fresh = await dbFactory.CreateDbContextAsync(ct);
             var stored = await FindExternalAsync(fresh, source, input.ExternalId!, ct) ?? throw new PreconditionFailedException();
-            return new IntakeResult(await ViewAsync(fresh, actor, stored, ct), Created: false, CustomerCreated: false);
+            return await RepeatAsync(fresh, actor, stored, ct);
         }
         return new IntakeResult(await ViewAsync(db, actor, interaction, ct), Created: true, customerCreated);
+    }
+
+    /// <summary>The stored event for a repeat; not shown to a caller who may not see its customer.</summary>
+    private async Task<IntakeResult> RepeatAsync(KoloDb db, Actor actor, Interaction existing, CancellationToken ct)
+    {
+        if (!await db.Customers.VisibleTo(db, actor).AnyAsync(c => c.Id == existing.CustomerId, ct))
+            throw new ForbiddenException("This event was already recorded, on a customer you cannot see.");
+        return new IntakeResult(await ViewAsync(db, actor, existing, ct), Created: false, CustomerCreated: false);
     }
 
     public async Task<InteractionView> GetAsync(Actor actor, Guid id, CancellationToken ct = default)

@@ -47,6 +47,26 @@ public abstract class InteractionIntakeApiTests(KoloAppFixture fx) : ApiTestBase
     }
 
     [Fact]
+    public async Task A_repeat_of_an_event_stored_on_a_customer_the_caller_cannot_see_reveals_nothing()
+    {
+        var owner = await Fx.CreateUserAsync("Sales");
+        var other = await Fx.CreateUserAsync("Sales");
+        var theirs = await CreateAsync(Owned(owner.Id));
+        var mine = await CreateAsync(Owned(other.Id));
+        var externalId = "evt-" + Unique.Word(12);
+        using (var ownerClient = owner.Client())
+            await ownerClient.RecordAsync(new { customerId = theirs.Id(), type = "Call", subject = "Private matter", body = "<p>confidential</p>", externalSource = "call-center", externalId });
+
+        using var client = other.Client();
+        using var response = await client.PostAsJsonAsync("/api/v1/interactions", new { customerId = mine.Id(), type = "Call", externalSource = "call-center", externalId }, Api.Json);
+        var text = await response.Content.ReadAsStringAsync();
+        await response.ExpectAsync(HttpStatusCode.Forbidden);
+        foreach (var secret in new[] { "Private matter", "confidential", theirs.Id().ToString(), theirs.Str("displayName") })
+            Assert.DoesNotContain(secret, text, StringComparison.OrdinalIgnoreCase);
+        Assert.Empty(await InteractionsOnAsync(client, mine.Id()));
+    }
+
+    [Fact]
     public async Task Concurrent_identical_events_are_stored_once()
     {
         var customer = await CreateAsync(Person());

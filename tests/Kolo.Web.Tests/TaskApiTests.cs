@@ -183,6 +183,9 @@ public abstract class TaskApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Equal(title, call.Str("title"));
         Assert.Equal("Delivery on Friday", call.Str("summary"));
         Assert.Equal(user.Id, call.GetProperty("userId").GetGuid());
+        // Logged like any call: on the phone channel, so the card's channel filter finds it.
+        Assert.Equal("Phone", call.Str("channel"));
+        Assert.Equal([call.Id()], (await client.TimelineAsync(customerId, "&channel=Phone")).Select(e => e.Id()));
         var taskEntry = Assert.Single(await client.TimelineAsync(customerId, "&kind=task"), e => e.Id() == task.Id());
         Assert.Equal("Done", taskEntry.Str("status"));
 

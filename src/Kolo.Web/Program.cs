@@ -46,6 +46,7 @@ builder.Services.AddSingleton<TimelineService>();
 builder.Services.AddSingleton<ITimelineSource, InteractionTimelineSource>();
 builder.Services.AddSingleton<ITimelineSource, TaskTimelineSource>();
 builder.Services.AddSingleton<ITimelineSource, ChangeTimelineSource>();
+builder.Services.AddSingleton<ICustomerMergeParticipant, TimelineMergeParticipant>();
 builder.Services.AddSingleton<TaskService>();
 builder.Services.AddSingleton<NotificationService>();
 builder.Services.AddSingleton<HandOverService>();

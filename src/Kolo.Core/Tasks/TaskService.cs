@@ -149,7 +149,7 @@ public sealed class TaskService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         {
             var interaction = new Interaction
             {
-                CustomerId = task.CustomerId!.Value, Type = type, Subject = task.Title, Outcome = task.Outcome, OccurredAt = now,
+                CustomerId = task.CustomerId!.Value, Type = type, Channel = InteractionService.DefaultChannel(type), Subject = task.Title, Outcome = task.Outcome, OccurredAt = now,
                 UserId = NullIfSystem(actor), RelatedType = task.RelatedType, RelatedId = task.RelatedId, CreatedAt = now, CreatedById = NullIfSystem(actor),
             };
             db.Interactions.Add(interaction);

@@ -78,8 +78,17 @@ public sealed class InteractionService(
     public const string EntityType = "interaction";
 
     // The sanitiser's defaults keep formatting (b, i, p, lists, links, tables) and drop scripts, event handlers,
-    // javascript: URLs, iframes and styles that could hide content.
-    private static readonly HtmlSanitizer Sanitizer = new();
+    // javascript: URLs, iframes and styles that could hide content. They keep forms, though: a stored form inside
+    // Kolo's pages could ask a colleague for their password and post it elsewhere, so form controls go too.
+    private static readonly HtmlSanitizer Sanitizer = CreateSanitizer();
+
+    private static HtmlSanitizer CreateSanitizer()
+    {
+        var sanitizer = new HtmlSanitizer();
+        foreach (var tag in new[] { "form", "input", "button", "select", "option", "optgroup", "textarea", "fieldset", "legend", "label" })
+            sanitizer.AllowedTags.Remove(tag);
+        return sanitizer;
+    }
 
     public static string? Sanitize(string? html) => string.IsNullOrWhiteSpace(html) ? null : Sanitizer.Sanitize(html).Trim();
 
@@ -100,7 +109,7 @@ public sealed class InteractionService(
         var source = input.ExternalId is null ? null : (string.IsNullOrWhiteSpace(input.ExternalSource) ? "api" : input.ExternalSource.Trim());
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         if (source is not null && await FindExternalAsync(db, source, input.ExternalId!, ct) is { } existing)
-            return new IntakeResult(await ViewAsync(db, actor, existing, ct), Created: false, CustomerCreated: false);
+            return await RepeatAsync(db, actor, existing, ct);
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var (customerId, ownerId, customerCreated) = await ResolveCustomerAsync(db, actor, input, e164, ct);
@@ -150,9 +159,17 @@ public sealed class InteractionService(
             await tx.RollbackAsync(ct);
             await using var fresh = await dbFactory.CreateDbContextAsync(ct);
             var stored = await FindExternalAsync(fresh, source, input.ExternalId!, ct) ?? throw new PreconditionFailedException();
-            return new IntakeResult(await ViewAsync(fresh, actor, stored, ct), Created: false, CustomerCreated: false);
+            return await RepeatAsync(fresh, actor, stored, ct);
         }
         return new IntakeResult(await ViewAsync(db, actor, interaction, ct), Created: true, customerCreated);
+    }
+
+    /// <summary>The stored event for a repeat; not shown to a caller who may not see its customer.</summary>
+    private async Task<IntakeResult> RepeatAsync(KoloDb db, Actor actor, Interaction existing, CancellationToken ct)
+    {
+        if (!await db.Customers.VisibleTo(db, actor).AnyAsync(c => c.Id == existing.CustomerId, ct))
+            throw new ForbiddenException("This event was already recorded, on a customer you cannot see.");
+        return new IntakeResult(await ViewAsync(db, actor, existing, ct), Created: false, CustomerCreated: false);
     }
 
     public async Task<InteractionView> GetAsync(Actor actor, Guid id, CancellationToken ct = default)
@@ -351,7 +368,8 @@ public sealed class InteractionService(
     private static DateTime? ReminderFor(DateTime due, DateTime now) =>
         due.AddDays(-1) > now ? due.AddDays(-1) : due > now ? due : null;
 
-    private static ContactChannel? DefaultChannel(InteractionType type) => type switch
+    /// <summary>The channel a contact of this type happens on, when the caller does not say.</summary>
+    internal static ContactChannel? DefaultChannel(InteractionType type) => type switch
     {
         InteractionType.Call => ContactChannel.Phone,
         InteractionType.Email => ContactChannel.Email,
@@ -458,7 +476,7 @@ public static class KeysetCursor
             var parts = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(b64)).Split(':');
             return (new DateTime(long.Parse(parts[0], System.Globalization.CultureInfo.InvariantCulture), DateTimeKind.Utc), Guid.ParseExact(parts[1], "N"));
         }
-        catch (Exception e) when (e is FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException)
+        catch (Exception e) when (e is FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException or OverflowException)
         {
             errors.Add("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
             return null;

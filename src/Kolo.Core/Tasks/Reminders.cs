@@ -94,13 +94,19 @@ public sealed class ReminderService(IDbContextFactory<KoloDb> dbFactory, TimePro
         var sent = 0;
         foreach (var task in due)
         {
-            var claimed = await db.Tasks.Where(t => t.Id == task.Id && t.ReminderSentAt == null)
-                .ExecuteUpdateAsync(s => s.SetProperty(t => t.ReminderSentAt, now), ct);
-            if (claimed == 0) continue; // another node sent it
-            var link = task.CustomerId is { } c ? $"/customers/{c}" : "/tasks";
+            // Claim and notification commit together: a crash in between leaves the reminder unsent, not lost.
+            // On PostgreSQL a second node's claim waits for this row lock, then finds ReminderSentAt set.
             var body = task.DueAt is { } dueAt ? $"Due {dueAt:yyyy-MM-dd HH:mm} UTC" : null;
-            db.Notifications.Add(new Notification { UserId = task.AssigneeId, Title = task.Title, Body = body, Link = link, CreatedAt = now });
-            await db.SaveChangesAsync(ct);
+            await using (var tx = await db.Database.BeginTransactionAsync(ct))
+            {
+                var claimed = await db.Tasks.Where(t => t.Id == task.Id && t.ReminderSentAt == null)
+                    .ExecuteUpdateAsync(s => s.SetProperty(t => t.ReminderSentAt, now), ct);
+                if (claimed == 0) continue; // another node sent it
+                var link = task.CustomerId is { } c ? $"/customers/{c}" : "/tasks";
+                db.Notifications.Add(new Notification { UserId = task.AssigneeId, Title = task.Title, Body = body, Link = link, CreatedAt = now });
+                await db.SaveChangesAsync(ct);
+                await tx.CommitAsync(ct);
+            }
             sent++;
             if (task.EmailReminder && email.IsConfigured)
             {

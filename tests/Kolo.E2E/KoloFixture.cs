@@ -11,6 +11,15 @@ public sealed class KoloFixture : IAsyncLifetime
     private static readonly string[] ChromiumArgs =
         ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run", "--disable-sync"];
 
+    /// <summary>
+    /// Settings the tests need beyond the defaults: reminders are looked for every second (instead of every 15 s), so
+    /// a reminder due in two seconds reaches the bell well within a test's patience.
+    /// </summary>
+    private static readonly Dictionary<string, string> ServerSettings = new()
+    {
+        ["Kolo__ReminderIntervalSeconds"] = "1",
+    };
+
     private KoloServer? server;
     private IPlaywright? playwright;
     private IBrowser? browser;
@@ -36,7 +45,7 @@ public sealed class KoloFixture : IAsyncLifetime
             Headless = true,
             Args = ChromiumArgs,
         });
-        server = await KoloServer.StartAsync();
+        server = await KoloServer.StartAsync(ServerSettings);
     }
 
     public async Task DisposeAsync()
@@ -66,6 +75,30 @@ public sealed class KoloFixture : IAsyncLifetime
         using var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync());
         http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", body.RootElement.GetProperty("token").GetString());
         return http;
+    }
+
+    /// <summary>POSTs <paramref name="body"/> as JSON with the admin's token and returns the answer; anything but 2xx throws with the problem details.</summary>
+    public async Task<JsonElement> PostAsync(string path, object body)
+    {
+        using var http = await AdminApiAsync();
+        using var response = await http.PostAsJsonAsync(new Uri(path, UriKind.Relative), body);
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"POST {path} answered {(int)response.StatusCode}: {text}");
+        using var json = JsonDocument.Parse(text);
+        return json.RootElement.Clone();
+    }
+
+    /// <summary>GETs <paramref name="path"/> with the admin's token; anything but 2xx throws.</summary>
+    public async Task<JsonElement> GetAsync(string path)
+    {
+        using var http = await AdminApiAsync();
+        using var response = await http.GetAsync(new Uri(path, UriKind.Relative));
+        var text = await response.Content.ReadAsStringAsync();
+        if (!response.IsSuccessStatusCode)
+            throw new InvalidOperationException($"GET {path} answered {(int)response.StatusCode}: {text}");
+        using var json = JsonDocument.Parse(text);
+        return json.RootElement.Clone();
     }
 
     /// <summary>Creates a person through the API and returns its id.</summary>

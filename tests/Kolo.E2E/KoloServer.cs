@@ -38,7 +38,11 @@ public sealed class KoloServer : IAsyncDisposable
         get { lock (output) return output.ToString(); }
     }
 
-    public static async Task<KoloServer> StartAsync()
+    /// <summary>
+    /// Starts the server; <paramref name="environment"/> adds or overrides settings (e.g. <c>Kolo__ReminderIntervalSeconds</c>)
+    /// after the defaults below, so a fixture can tune the server for its tests.
+    /// </summary>
+    public static async Task<KoloServer> StartAsync(IReadOnlyDictionary<string, string>? environment = null)
     {
         var dll = LocateServerAssembly();
         var dataDir = Directory.CreateTempSubdirectory("kolo-e2e-").FullName;
@@ -68,6 +72,7 @@ public sealed class KoloServer : IAsyncDisposable
         start.Environment.Remove("Kolo__Database__ConnectionString");
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) start.Environment[name] = value;
 
         var process = new Process { StartInfo = start, EnableRaisingEvents = true };
         var server = new KoloServer(process, dataDir, baseUrl);

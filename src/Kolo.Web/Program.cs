@@ -1,5 +1,9 @@
 using System.Text.Json.Serialization;
+using Kolo.Core.Catalog;
 using Kolo.Core.Customers;
+using Kolo.Core.Orders;
+using Kolo.Web.Catalog;
+using Kolo.Web.Orders;
 using Kolo.Core.Data;
 using Kolo.Core.Platform;
 using Kolo.Web.Components;
@@ -53,6 +57,12 @@ builder.Services.AddSingleton<HandOverService>();
 builder.Services.AddSingleton<IEmailSender>(new SmtpEmailSender(kolo.Smtp));
 builder.Services.AddSingleton<ReminderService>();
 builder.Services.AddHostedService<ReminderWorker>();
+builder.Services.AddSingleton<ProductService>();
+builder.Services.AddSingleton<OrderService>();
+builder.Services.AddSingleton<FulfilmentService>();
+builder.Services.AddSingleton<ITimelineSource, OrderTimelineSource>();
+builder.Services.AddSingleton<ICustomerMergeParticipant, OrderMergeParticipant>();
+builder.Services.AddHostedService<FulfilmentWorker>();
 
 builder.Services.AddIdentityCore<User>(o =>
     {
@@ -130,6 +140,8 @@ app.MapCustomerEndpoints();
 app.MapPlatformEndpoints();
 app.MapTimelineEndpoints();
 app.MapTaskEndpoints();
+app.MapProductEndpoints();
+app.MapOrderEndpoints();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await StartupTasks.RunAsync(app.Services, app.Logger);

@@ -79,6 +79,8 @@ public sealed class Customer
     public Dictionary<string, string> CustomFields { get; set; } = [];
     public List<CustomerTag> Tags { get; set; } = [];
     public Guid? MergedIntoId { get; set; }
+    /// <summary>The customer's id in the system it was imported from: re-importing it updates this record.</summary>
+    public string? ExternalId { get; set; }
     public DateTime CreatedAt { get; set; }
     public DateTime UpdatedAt { get; set; }
     public DateTime? ArchivedAt { get; set; }

@@ -1,7 +1,5 @@
-using System.Text.Json;
 using Kolo.Core.Data;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace Kolo.Core.Customers;
@@ -28,13 +26,9 @@ public sealed class CustomerConfiguration : IEntityTypeConfiguration<Customer>
         b.Property(c => c.Source).HasMaxLength(100);
         b.Property(c => c.PropertyNotes).HasMaxLength(2000);
         b.Property(c => c.Version).IsConcurrencyToken();
-        b.Property(c => c.CustomFields).HasConversion(
-            v => JsonSerializer.Serialize(v, JsonSerializerOptions.Default),
-            v => JsonSerializer.Deserialize<Dictionary<string, string>>(v, JsonSerializerOptions.Default) ?? new Dictionary<string, string>(),
-            new ValueComparer<Dictionary<string, string>>(
-                (a, c) => a!.Count == c!.Count && !a.Except(c).Any(),
-                v => v.Aggregate(0, (h, kv) => HashCode.Combine(h, kv.Key, kv.Value)),
-                v => new Dictionary<string, string>(v)));
+        b.Property(c => c.CustomFields).HasConversion(new DictionaryJsonConverter(), DictionaryJsonConverter.Comparer);
+        b.Property(c => c.ExternalId).HasMaxLength(100);
+        b.HasIndex(c => c.ExternalId).IsUnique();
 
         b.OwnsMany(c => c.Emails, e => e.ToJson());
         b.OwnsMany(c => c.Phones, p => p.ToJson());

@@ -1,4 +1,7 @@
+using Kolo.Core.Catalog;
 using Kolo.Core.Customers;
+using Kolo.Core.Integration;
+using Kolo.Core.Orders;
 using Kolo.Core.Platform;
 using Kolo.Core.Tasks;
 using Kolo.Core.Timeline;
@@ -25,6 +28,13 @@ public sealed class KoloDb(DbContextOptions<KoloDb> options)
     public DbSet<Attachment> Attachments => Set<Attachment>();
     public DbSet<TaskItem> Tasks => Set<TaskItem>();
     public DbSet<Notification> Notifications => Set<Notification>();
+    public DbSet<Product> Products => Set<Product>();
+    public DbSet<Order> Orders => Set<Order>();
+    public DbSet<OrderLine> OrderLines => Set<OrderLine>();
+    public DbSet<RegularCustomerPolicy> RegularCustomerPolicies => Set<RegularCustomerPolicy>();
+    public DbSet<ImportJob> ImportJobs => Set<ImportJob>();
+    public DbSet<ImportReject> ImportRejects => Set<ImportReject>();
+    public DbSet<ImportMapping> ImportMappings => Set<ImportMapping>();
 
     /// <summary>Times are UTC everywhere; SQLite forgets the kind, so every read says UTC again.</summary>
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)

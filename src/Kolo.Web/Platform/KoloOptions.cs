@@ -17,6 +17,10 @@ public sealed class KoloOptions
     public string PhoneRegion { get; set; } = "UA";
     /// <summary>How often due task reminders are looked for.</summary>
     public int ReminderIntervalSeconds { get; set; } = 15;
+    /// <summary>Orders due within this many days and not shipped get a warning task for their owner.</summary>
+    public int DeliveryWarningDays { get; set; } = 2;
+    /// <summary>How often the delivery warnings are checked.</summary>
+    public int FulfilmentCheckSeconds { get; set; } = 300;
     /// <summary>SMTP server for e-mail reminders; none by default.</summary>
     public Kolo.Core.Tasks.SmtpOptions Smtp { get; set; } = new();
 

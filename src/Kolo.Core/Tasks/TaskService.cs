@@ -210,14 +210,18 @@ public sealed class TaskService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         if (fields.Contains("remindAt")) task.RemindAt = input.RemindAt?.ToUniversalTime();
         if (fields.Contains("emailReminder")) task.EmailReminder = input.EmailReminder ?? false;
         if (fields.Contains("priority")) task.Priority = input.Priority ?? TaskPriority.Normal;
-        if (fields.Contains("assigneeId") && input.AssigneeId is { } assignee)
+        // Unchanged, a deactivated assignee stays (the dialog sends every field); only a new one must be active.
+        if (fields.Contains("assigneeId") && input.AssigneeId is { } assignee && assignee != task.AssigneeId)
         {
             if (!await db.Users.AnyAsync(u => u.Id == assignee && u.DeactivatedAt == null, ct)) errors.Add("assigneeId", "No active user has this id.");
             else task.AssigneeId = assignee;
         }
         if (fields.Contains("customerId"))
         {
-            if (input.CustomerId is { } customerId && !await db.Customers.VisibleTo(db, actor).AnyAsync(c => c.Id == customerId, ct))
+            // Only a new customer must be one the caller may see: the assignee of a task about a customer they cannot
+            // see (handed to them, say) can still change its due date or notes.
+            if (input.CustomerId is { } customerId && customerId != task.CustomerId
+                && !await db.Customers.VisibleTo(db, actor).AnyAsync(c => c.Id == customerId, ct))
                 errors.Add("customerId", "No such customer.");
             task.CustomerId = input.CustomerId;
         }

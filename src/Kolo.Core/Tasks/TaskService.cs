@@ -82,7 +82,8 @@ public sealed class TaskService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         if (query.Status is { } status) q = q.Where(t => t.Status == status);
         if (query.DueFrom is { } from) q = q.Where(t => t.SortDueAt >= from);
         if (query.DueTo is { } to) q = q.Where(t => t.SortDueAt < to);
-        if (after is { } a) q = q.Where(t => t.SortDueAt > a.At || (t.SortDueAt == a.At && t.Id.CompareTo(a.Id) > 0));
+        // The redundant ">=" lets the index scan start at the cursor, as on the timeline.
+        if (after is { } a) q = q.Where(t => t.SortDueAt >= a.At && (t.SortDueAt > a.At || (t.SortDueAt == a.At && t.Id.CompareTo(a.Id) > 0)));
         var rows = await q.OrderBy(t => t.SortDueAt).ThenBy(t => t.Id).Take(query.Limit + 1).ToListAsync(ct);
         var next = rows.Count > query.Limit ? KeysetCursor.Encode(rows[query.Limit - 1].SortDueAt, rows[query.Limit - 1].Id) : null;
         return new Page<TaskView>(await ViewsAsync(db, rows.Take(query.Limit).ToList(), ct), next);

@@ -49,6 +49,8 @@ public sealed record TaskQuery
     public TaskItemStatus? Status { get; init; }
     public DateTime? DueFrom { get; init; }
     public DateTime? DueTo { get; init; }
+    /// <summary>Latest completed first instead of by due date: the history of what was done.</summary>
+    public bool RecentlyCompletedFirst { get; init; }
     public int Limit { get; init; } = 50;
     public string? Cursor { get; init; }
 }
@@ -60,6 +62,8 @@ public sealed record TaskSummary(int Overdue, int Today, int Upcoming, int Unrea
 public sealed class TaskService(IDbContextFactory<KoloDb> dbFactory, TimeProvider clock)
 {
     public const string EntityType = "task";
+
+    private static readonly DateTime NotCompleted = new(1900, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
     public async Task<TaskView> GetAsync(Actor actor, Guid id, CancellationToken ct = default)
     {
@@ -82,6 +86,18 @@ public sealed class TaskService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         if (query.Status is { } status) q = q.Where(t => t.Status == status);
         if (query.DueFrom is { } from) q = q.Where(t => t.SortDueAt >= from);
         if (query.DueTo is { } to) q = q.Where(t => t.SortDueAt < to);
+        if (query.RecentlyCompletedFirst)
+        {
+            // Open tasks have no completion time; they come last, at a UTC key below any real one (not
+            // DateTime.MinValue: Npgsql turns that into -infinity).
+            var notCompleted = NotCompleted;
+            var done = q.Select(t => new { Task = t, Key = t.CompletedAt ?? notCompleted });
+            if (after is { } c) done = done.Where(x => x.Key <= c.At && (x.Key < c.At || (x.Key == c.At && x.Task.Id.CompareTo(c.Id) < 0)));
+            var found = await done.OrderByDescending(x => x.Key).ThenByDescending(x => x.Task.Id).Take(query.Limit + 1).ToListAsync(ct);
+            var last = found.Count > query.Limit ? found[query.Limit - 1] : null;
+            return new Page<TaskView>(await ViewsAsync(db, found.Take(query.Limit).Select(x => x.Task).ToList(), ct),
+                last is null ? null : KeysetCursor.Encode(last.Key, last.Task.Id));
+        }
         // The redundant ">=" lets the index scan start at the cursor, as on the timeline.
         if (after is { } a) q = q.Where(t => t.SortDueAt >= a.At && (t.SortDueAt > a.At || (t.SortDueAt == a.At && t.Id.CompareTo(a.Id) > 0)));
         var rows = await q.OrderBy(t => t.SortDueAt).ThenBy(t => t.Id).Take(query.Limit + 1).ToListAsync(ct);

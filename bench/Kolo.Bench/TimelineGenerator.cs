@@ -399,7 +399,7 @@ public static partial class Generator
                 Id = Guid.CreateVersion7(new DateTimeOffset(createdAt)),
                 CustomerId = customerId,
                 Type = type,
-                Channel = Channel(type),
+                Channel = InteractionService.DefaultChannel(type), // as the app records them
                 Direction = type switch
                 {
                     InteractionType.Note or InteractionType.Agreement => null,
@@ -496,18 +496,6 @@ public static partial class Generator
             }
             return InteractionType.Note;
         }
-
-        private static ContactChannel? Channel(InteractionType type) => type switch
-        {
-            InteractionType.Call => ContactChannel.Phone,
-            InteractionType.Email => ContactChannel.Email,
-            InteractionType.Sms => ContactChannel.Sms,
-            InteractionType.Letter => ContactChannel.Post,
-            InteractionType.Chat => ContactChannel.Messenger,
-            InteractionType.Visit or InteractionType.Meeting => ContactChannel.Visit,
-            InteractionType.Web => ContactChannel.Web,
-            _ => null,
-        };
 
         private string Body(string topic)
         {

@@ -17,6 +17,8 @@ public class InteractionSanitizeTests
     [InlineData("<form action=\"https://evil.example\"><input name=p></form><b>x</b>", "<form")]
     [InlineData("<input type=\"password\" name=p><button formaction=\"https://evil.example\">Sign in</button><b>x</b>", "<input")]
     [InlineData("<button formaction=\"https://evil.example\">Sign in</button><b>x</b>", "<button")]
+    [InlineData("<div style=\"position:fixed;top:0;left:0;width:100%;height:100%\">Session expired: sign in at evil.example</div><b>x</b>", "position")]
+    [InlineData("<div style=\"z-index:9999\">y</div><b>x</b>", "z-index")]
     public void Active_content_is_removed_and_formatting_kept(string html, string forbidden)
     {
         var clean = InteractionService.Sanitize(html);

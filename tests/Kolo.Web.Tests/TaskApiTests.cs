@@ -32,6 +32,31 @@ public abstract class TaskApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         await client.AllPagesAsync("/api/v1/notifications" + query, 200);
 
     [Fact]
+    public async Task Done_tasks_list_latest_completed_first_across_pages()
+    {
+        var user = await Fx.CreateUserAsync("Sales");
+        using var client = user.Client();
+        var now = TimelineApi.Now();
+        var ids = new List<Guid>();
+        // Completed in an order unlike their due dates: the history follows completion, not due date.
+        foreach (var days in new[] { 3, 1, 2 })
+        {
+            var id = (await CreateTaskAsync(client, new { title = $"Due in {days}", dueAt = TimelineApi.Iso(now.AddDays(days)) })).Id();
+            using (var complete = await client.PostAsync($"/api/v1/tasks/{id}/complete", null))
+                await complete.ExpectAsync(HttpStatusCode.OK);
+            ids.Add(id);
+        }
+        var open = (await CreateTaskAsync(client, new { title = "Still open" })).Id();
+
+        var history = await client.AllPagesAsync("/api/v1/tasks?assignee=me&status=done&sort=-completedAt", 2);
+        Assert.Equal([ids[2], ids[1], ids[0]], history.Select(t => t.Id()).ToList());
+        var all = await client.AllPagesAsync("/api/v1/tasks?assignee=me&sort=-completedAt", 2);
+        Assert.Equal([ids[2], ids[1], ids[0], open], all.Select(t => t.Id()).ToList());
+        using var bad = await client.GetAsync("/api/v1/tasks?sort=title");
+        await bad.ExpectAsync(HttpStatusCode.BadRequest);
+    }
+
+    [Fact]
     public async Task Creating_a_task_answers_201_with_Location_and_ETag_and_validates()
     {
         var user = await Fx.CreateUserAsync("Sales");

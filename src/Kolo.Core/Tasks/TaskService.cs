@@ -49,6 +49,8 @@ public sealed record TaskQuery
     public TaskItemStatus? Status { get; init; }
     public DateTime? DueFrom { get; init; }
     public DateTime? DueTo { get; init; }
+    /// <summary>Latest completed first instead of by due date: the history of what was done.</summary>
+    public bool RecentlyCompletedFirst { get; init; }
     public int Limit { get; init; } = 50;
     public string? Cursor { get; init; }
 }
@@ -60,6 +62,8 @@ public sealed record TaskSummary(int Overdue, int Today, int Upcoming, int Unrea
 public sealed class TaskService(IDbContextFactory<KoloDb> dbFactory, TimeProvider clock)
 {
     public const string EntityType = "task";
+
+    private static readonly DateTime NotCompleted = new(1900, 1, 1, 0, 0, 0, DateTimeKind.Utc);
 
     public async Task<TaskView> GetAsync(Actor actor, Guid id, CancellationToken ct = default)
     {
@@ -82,7 +86,20 @@ public sealed class TaskService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         if (query.Status is { } status) q = q.Where(t => t.Status == status);
         if (query.DueFrom is { } from) q = q.Where(t => t.SortDueAt >= from);
         if (query.DueTo is { } to) q = q.Where(t => t.SortDueAt < to);
-        if (after is { } a) q = q.Where(t => t.SortDueAt > a.At || (t.SortDueAt == a.At && t.Id.CompareTo(a.Id) > 0));
+        if (query.RecentlyCompletedFirst)
+        {
+            // Open tasks have no completion time; they come last, at a UTC key below any real one (not
+            // DateTime.MinValue: Npgsql turns that into -infinity).
+            var notCompleted = NotCompleted;
+            var done = q.Select(t => new { Task = t, Key = t.CompletedAt ?? notCompleted });
+            if (after is { } c) done = done.Where(x => x.Key <= c.At && (x.Key < c.At || (x.Key == c.At && x.Task.Id.CompareTo(c.Id) < 0)));
+            var found = await done.OrderByDescending(x => x.Key).ThenByDescending(x => x.Task.Id).Take(query.Limit + 1).ToListAsync(ct);
+            var last = found.Count > query.Limit ? found[query.Limit - 1] : null;
+            return new Page<TaskView>(await ViewsAsync(db, found.Take(query.Limit).Select(x => x.Task).ToList(), ct),
+                last is null ? null : KeysetCursor.Encode(last.Key, last.Task.Id));
+        }
+        // The redundant ">=" lets the index scan start at the cursor, as on the timeline.
+        if (after is { } a) q = q.Where(t => t.SortDueAt >= a.At && (t.SortDueAt > a.At || (t.SortDueAt == a.At && t.Id.CompareTo(a.Id) > 0)));
         var rows = await q.OrderBy(t => t.SortDueAt).ThenBy(t => t.Id).Take(query.Limit + 1).ToListAsync(ct);
         var next = rows.Count > query.Limit ? KeysetCursor.Encode(rows[query.Limit - 1].SortDueAt, rows[query.Limit - 1].Id) : null;
         return new Page<TaskView>(await ViewsAsync(db, rows.Take(query.Limit).ToList(), ct), next);
@@ -93,12 +110,16 @@ public sealed class TaskService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var now = Now();
+        var noDueDate = TaskItem.NoDueDate;
+        // Every open circuit polls this: one round trip, four index range counts, hung on the user's own row.
         var open = db.Tasks.Where(t => t.AssigneeId == actor.UserId && t.Status == TaskItemStatus.Open);
-        var overdue = await open.CountAsync(t => t.SortDueAt < now, ct);
-        var today = await open.CountAsync(t => t.SortDueAt >= now && t.SortDueAt < tomorrowStart, ct);
-        var upcoming = await open.CountAsync(t => t.SortDueAt >= tomorrowStart && t.SortDueAt < TaskItem.NoDueDate, ct);
-        var unread = await db.Notifications.CountAsync(n => n.UserId == actor.UserId && n.ReadAt == null, ct);
-        return new TaskSummary(overdue, today, upcoming, unread);
+        var counts = await db.Users.Where(u => u.Id == actor.UserId).Select(u => new TaskSummary(
+                open.Count(t => t.SortDueAt < now),
+                open.Count(t => t.SortDueAt >= now && t.SortDueAt < tomorrowStart),
+                open.Count(t => t.SortDueAt >= tomorrowStart && t.SortDueAt < noDueDate),
+                db.Notifications.Count(n => n.UserId == u.Id && n.ReadAt == null)))
+            .FirstOrDefaultAsync(ct);
+        return counts ?? new TaskSummary(0, 0, 0, 0);
     }
 
     public async Task<TaskView> CreateAsync(Actor actor, TaskInput input, CancellationToken ct = default)
@@ -206,14 +227,18 @@ public sealed class TaskService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         if (fields.Contains("remindAt")) task.RemindAt = input.RemindAt?.ToUniversalTime();
         if (fields.Contains("emailReminder")) task.EmailReminder = input.EmailReminder ?? false;
         if (fields.Contains("priority")) task.Priority = input.Priority ?? TaskPriority.Normal;
-        if (fields.Contains("assigneeId") && input.AssigneeId is { } assignee)
+        // Unchanged, a deactivated assignee stays (the dialog sends every field); only a new one must be active.
+        if (fields.Contains("assigneeId") && input.AssigneeId is { } assignee && assignee != task.AssigneeId)
         {
             if (!await db.Users.AnyAsync(u => u.Id == assignee && u.DeactivatedAt == null, ct)) errors.Add("assigneeId", "No active user has this id.");
             else task.AssigneeId = assignee;
         }
         if (fields.Contains("customerId"))
         {
-            if (input.CustomerId is { } customerId && !await db.Customers.VisibleTo(db, actor).AnyAsync(c => c.Id == customerId, ct))
+            // Only a new customer must be one the caller may see: the assignee of a task about a customer they cannot
+            // see (handed to them, say) can still change its due date or notes.
+            if (input.CustomerId is { } customerId && customerId != task.CustomerId
+                && !await db.Customers.VisibleTo(db, actor).AnyAsync(c => c.Id == customerId, ct))
                 errors.Add("customerId", "No such customer.");
             task.CustomerId = input.CustomerId;
         }

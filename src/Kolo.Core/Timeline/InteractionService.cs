@@ -78,8 +78,9 @@ public sealed class InteractionService(
     public const string EntityType = "interaction";
 
     // The sanitiser's defaults keep formatting (b, i, p, lists, links, tables) and drop scripts, event handlers,
-    // javascript: URLs, iframes and styles that could hide content. They keep forms, though: a stored form inside
-    // Kolo's pages could ask a colleague for their password and post it elsewhere, so form controls go too.
+    // javascript: URLs and iframes. They keep forms, though: a stored form inside Kolo's pages could ask a colleague
+    // for their password and post it elsewhere, so form controls go too. And they keep "position" and "z-index": a
+    // body could lay a fixed box over the whole page (a fake sign-in notice), so those two go as well.
     private static readonly HtmlSanitizer Sanitizer = CreateSanitizer();
 
     private static HtmlSanitizer CreateSanitizer()
@@ -87,6 +88,8 @@ public sealed class InteractionService(
         var sanitizer = new HtmlSanitizer();
         foreach (var tag in new[] { "form", "input", "button", "select", "option", "optgroup", "textarea", "fieldset", "legend", "label" })
             sanitizer.AllowedTags.Remove(tag);
+        sanitizer.AllowedCssProperties.Remove("position");
+        sanitizer.AllowedCssProperties.Remove("z-index");
         return sanitizer;
     }
 

@@ -78,7 +78,10 @@ public sealed class TaskItemConfiguration : IEntityTypeConfiguration<TaskItem>
         b.HasIndex(t => new { t.AssigneeId, t.Status, t.SortDueAt, t.Id });
         b.HasIndex(t => new { t.Status, t.SortDueAt, t.Id });
         b.HasIndex(t => new { t.CustomerId, t.CreatedAt, t.Id });
-        b.HasIndex(t => new { t.Status, t.RemindAt });
+        // The reminder job's due list: only reminders not yet sent, whichever node asks every few seconds.
+        b.HasIndex(t => new { t.Status, t.ReminderSentAt, t.RemindAt });
+        // The Done tab: a user's tasks, latest completed first.
+        b.HasIndex(t => new { t.AssigneeId, t.Status, t.CompletedAt, t.Id });
         b.HasIndex(t => t.SourceInteractionId);
     }
 }
@@ -93,5 +96,6 @@ public sealed class NotificationConfiguration : IEntityTypeConfiguration<Notific
         b.Property(n => n.Link).HasMaxLength(300);
         b.HasOne<User>().WithMany().HasForeignKey(n => n.UserId).OnDelete(DeleteBehavior.Cascade);
         b.HasIndex(n => new { n.UserId, n.ReadAt, n.Id });
+        b.HasIndex(n => new { n.UserId, n.Id });
     }
 }

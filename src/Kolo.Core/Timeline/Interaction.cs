@@ -72,6 +72,8 @@ public sealed class InteractionConfiguration : IEntityTypeConfiguration<Interact
         b.HasOne<Customer>().WithMany().HasForeignKey(i => i.CustomerId).OnDelete(DeleteBehavior.Restrict);
         // The timeline reads a customer's newest entries first; the intake looks events up by their external id.
         b.HasIndex(i => new { i.CustomerId, i.OccurredAt, i.Id });
+        // The timeline's channel filter on a customer with thousands of entries.
+        b.HasIndex(i => new { i.CustomerId, i.Channel, i.OccurredAt, i.Id });
         b.HasIndex(i => new { i.ExternalSource, i.ExternalId }).IsUnique();
         b.HasIndex(i => new { i.Sentiment, i.OccurredAt, i.Id });
         b.HasIndex(i => new { i.RelatedType, i.RelatedId });

@@ -975,6 +975,8 @@ namespace Kolo.Migrations.Postgres.Migrations
 
                     b.HasKey("Id");
 
+                    b.HasIndex("UserId", "Id");
+
                     b.HasIndex("UserId", "ReadAt", "Id");
 
                     b.ToTable("notifications", (string)null);
@@ -1063,11 +1065,13 @@ namespace Kolo.Migrations.Postgres.Migrations
 
                     b.HasIndex("SourceInteractionId");
 
-                    b.HasIndex("Status", "RemindAt");
-
                     b.HasIndex("CustomerId", "CreatedAt", "Id");
 
+                    b.HasIndex("Status", "ReminderSentAt", "RemindAt");
+
                     b.HasIndex("Status", "SortDueAt", "Id");
+
+                    b.HasIndex("AssigneeId", "Status", "CompletedAt", "Id");
 
                     b.HasIndex("AssigneeId", "Status", "SortDueAt", "Id");
 
@@ -1199,6 +1203,8 @@ namespace Kolo.Migrations.Postgres.Migrations
                     b.HasIndex("CustomerId", "OccurredAt", "Id");
 
                     b.HasIndex("Sentiment", "OccurredAt", "Id");
+
+                    b.HasIndex("CustomerId", "Channel", "OccurredAt", "Id");
 
                     b.ToTable("interactions", (string)null);
                 });

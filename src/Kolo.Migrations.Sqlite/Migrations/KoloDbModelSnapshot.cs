@@ -962,6 +962,8 @@ namespace Kolo.Migrations.Sqlite.Migrations
 
                     b.HasKey("Id");
 
+                    b.HasIndex("UserId", "Id");
+
                     b.HasIndex("UserId", "ReadAt", "Id");
 
                     b.ToTable("notifications", (string)null);
@@ -1050,11 +1052,13 @@ namespace Kolo.Migrations.Sqlite.Migrations
 
                     b.HasIndex("SourceInteractionId");
 
-                    b.HasIndex("Status", "RemindAt");
-
                     b.HasIndex("CustomerId", "CreatedAt", "Id");
 
+                    b.HasIndex("Status", "ReminderSentAt", "RemindAt");
+
                     b.HasIndex("Status", "SortDueAt", "Id");
+
+                    b.HasIndex("AssigneeId", "Status", "CompletedAt", "Id");
 
                     b.HasIndex("AssigneeId", "Status", "SortDueAt", "Id");
 
@@ -1186,6 +1190,8 @@ namespace Kolo.Migrations.Sqlite.Migrations
                     b.HasIndex("CustomerId", "OccurredAt", "Id");
 
                     b.HasIndex("Sentiment", "OccurredAt", "Id");
+
+                    b.HasIndex("CustomerId", "Channel", "OccurredAt", "Id");
 
                     b.ToTable("interactions", (string)null);
                 });

@@ -3,7 +3,8 @@ using Kolo.Bench;
 using Kolo.Core.Data;
 
 // Kolo.Bench: `generate` loads N sample customers through the real schema; `run` measures the API beside raw SQL;
-// `generate-timeline` and `run-timeline` do the same for customers' timelines (PostgreSQL).
+// `generate-timeline` and `run-timeline` do the same for customers' timelines (PostgreSQL);
+// `generate-import-files` and `run-import` measure CSV import and export beside the database's own bulk load.
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
@@ -18,6 +19,9 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
                    [--years 5] [--seed 2026]      (after generate: interactions, tasks, attachments, audit entries)
           run-timeline --provider postgres --connection "<cs>" [--requests 1000] [--warmup 100] [--depth 5000]
                    [--seed 7] [--web-dll <path>] [--explain] [--log-sql]
+          generate-import-files --out <dir> [--customers 1000000] [--lines 10000000] [--products 3000] [--seed 2026]
+          run-import --provider sqlite|postgres --files <dir> [--connection "<server cs>"] [--work <dir>]
+                   [--skip-raw] [--skip-kolo] [--keep] [--web-dll <path>] [--log-sql]
         See bench/README.md.
         """);
     return 0;
@@ -40,8 +44,14 @@ try
         case "run-timeline":
             await Runner.RunTimelineAsync(options);
             return 0;
+        case "generate-import-files":
+            await ImportFiles.RunAsync(options);
+            return 0;
+        case "run-import":
+            await Runner.RunImportAsync(options);
+            return 0;
         default:
-            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline or run-timeline.");
+            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline, run-timeline, generate-import-files or run-import.");
             return 2;
     }
 }

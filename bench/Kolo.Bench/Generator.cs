@@ -125,7 +125,7 @@ public static partial class Generator
         "Id", "Kind", "FirstName", "LastName", "CompanyName", "DisplayName", "SortName", "CityKey", "BirthDate", "Gender",
         "MaritalStatus", "HouseholdSize", "AnnualIncomeMinor", "AnnualIncomeCurrency", "PropertyNotes", "PreferredChannel",
         "PreferredLanguage", "Status", "Source", "AcquisitionCostMinor", "AcquisitionCostCurrency", "OwnerId", "CustomFields",
-        "MergedIntoId", "CreatedAt", "UpdatedAt", "ArchivedAt", "ArchivedById", "Version", "Addresses", "Consents", "Emails", "Phones",
+        "MergedIntoId", "CreatedAt", "UpdatedAt", "ArchivedAt", "ArchivedById", "Version", "Addresses", "Consents", "Emails", "Phones", "ExternalId",
     ];
 
     private static void CheckColumns(IEnumerable<string> actual)
@@ -240,6 +240,7 @@ public static partial class Generator
                     await w.WriteAsync(CustomerJson.Consents(c), NpgsqlDbType.Jsonb);
                     await w.WriteAsync(CustomerJson.Emails(c), NpgsqlDbType.Jsonb);
                     await w.WriteAsync(CustomerJson.Phones(c), NpgsqlDbType.Jsonb);
+                    await Text(w, c.ExternalId);
                 }
                 rows.Customers += (long)await w.CompleteAsync();
             }
@@ -376,7 +377,7 @@ public static partial class Generator
                     c.OwnerId is { } o ? SqliteGuid(o) : null, CustomerJson.CustomFields(c), c.MergedIntoId is { } m ? SqliteGuid(m) : null,
                     SqliteTime(c.CreatedAt), SqliteTime(c.UpdatedAt), c.ArchivedAt is { } aa ? SqliteTime(aa) : null,
                     c.ArchivedById is { } ab ? SqliteGuid(ab) : null, SqliteGuid(c.Version),
-                    CustomerJson.Addresses(c), CustomerJson.Consents(c), CustomerJson.Emails(c), CustomerJson.Phones(c),
+                    CustomerJson.Addresses(c), CustomerJson.Consents(c), CustomerJson.Emails(c), CustomerJson.Phones(c), c.ExternalId,
                 };
                 for (var i = 0; i < values.Length; i++) _customer.Parameters[i].Value = values[i] ?? DBNull.Value;
                 rows.Customers += _customer.ExecuteNonQuery();

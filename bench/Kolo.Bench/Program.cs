@@ -21,7 +21,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
                    [--seed 7] [--web-dll <path>] [--explain] [--log-sql]
           generate-import-files --out <dir> [--customers 1000000] [--lines 10000000] [--products 3000] [--seed 2026]
           run-import --provider sqlite|postgres --files <dir> [--connection "<server cs>"] [--work <dir>]
-                   [--skip-raw] [--skip-kolo] [--keep] [--web-dll <path>] [--log-sql]
+                   [--skip-raw] [--skip-kolo] [--keep] [--max-seconds N] [--web-dll <path>] [--log-sql]
+          import-writes --provider sqlite|postgres [--connection "<server cs>"] [--work <dir>] [--count 40000] [--batch 4000]
         See bench/README.md.
         """);
     return 0;
@@ -47,11 +48,14 @@ try
         case "generate-import-files":
             await ImportFiles.RunAsync(options);
             return 0;
+        case "import-writes":
+            await Generator.RunImportWritesAsync(options);
+            return 0;
         case "run-import":
             await Runner.RunImportAsync(options);
             return 0;
         default:
-            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline, run-timeline, generate-import-files or run-import.");
+            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline, run-timeline, generate-import-files, run-import or import-writes.");
             return 2;
     }
 }

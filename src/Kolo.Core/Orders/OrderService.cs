@@ -159,19 +159,22 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
         var customer = await db.Customers.VisibleTo(db, actor).FirstOrDefaultAsync(c => c.Id == input.CustomerId, ct);
         if (customer is null) errors.Add("customerId", "No such customer.");
         else if (customer.MergedIntoId is not null) errors.Add("customerId", "This customer was merged into another record; use that one.");
-        if (input.Number is { } n && await db.Orders.AnyAsync(o => o.Number == n.Trim(), ct)) errors.Add("number", "An order with this number exists already.");
-        if (input.ExternalId is { } x && await db.Orders.AnyAsync(o => o.ExternalId == x, ct)) errors.Add("externalId", "An order with this external id exists already.");
+        // Checked as they will be stored (trimmed; blank means none), so a padded copy is refused here, not by the index.
+        var number = Clean(input.Number);
+        var externalId = Clean(input.ExternalId);
+        if (number is not null && await db.Orders.AnyAsync(o => o.Number == number, ct)) errors.Add("number", "An order with this number exists already.");
+        if (externalId is not null && await db.Orders.AnyAsync(o => o.ExternalId == externalId, ct)) errors.Add("externalId", "An order with this external id exists already.");
         var lines = await BuildLinesAsync(db, input.Lines ?? [], input.Currency!, errors, ct);
         errors.ThrowIfAny();
 
         var now = Now();
         var order = new Order
         {
-            Number = input.Number?.Trim() ?? await NextNumberAsync(db, input.Quote, ct), CustomerId = customer!.Id,
+            Number = number ?? await NextNumberAsync(db, input.Quote, ct), CustomerId = customer!.Id,
             Status = input.Quote ? OrderStatus.Quote : OrderStatus.Confirmed, Channel = Clean(input.Channel),
             PaymentMethod = Clean(input.PaymentMethod), Currency = input.Currency!, OrderedAt = input.OrderedAt?.ToUniversalTime() ?? now,
             PromisedDeliveryDate = input.PromisedDeliveryDate, ConfirmedAt = input.Quote ? null : now,
-            OwnerId = input.OwnerId ?? customer.OwnerId ?? NullIfSystem(actor), Notes = Clean(input.Notes), ExternalId = Clean(input.ExternalId),
+            OwnerId = input.OwnerId ?? customer.OwnerId ?? NullIfSystem(actor), Notes = Clean(input.Notes), ExternalId = externalId,
             CreatedAt = now, UpdatedAt = now, Lines = lines,
         };
         foreach (var line in lines) line.OrderId = order.Id;

@@ -249,6 +249,7 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
             OwnerId = order.OwnerId, Channel = order.Channel, PaymentMethod = order.PaymentMethod, CreatedAt = now, UpdatedAt = now,
         };
         var lineNo = 0;
+        var returnedNetBefore = ReturnedNet(order);
         foreach (var (r, i) in (input.Lines ?? []).Select((r, i) => (r, i)))
         {
             var line = order.Lines.FirstOrDefault(l => l.Id == r.LineId);
@@ -258,9 +259,11 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
                 errors.Add($"lines[{i}].quantity", $"At most {line.Quantity - line.ReturnedQuantity} of this line can still come back.");
                 continue;
             }
+            // The refund is proportional: the line's discount is returned with the goods. Each return takes the
+            // difference of the cumulative shares, so returning a whole line in parts refunds exactly its total.
+            var discount = DiscountShare(line.DiscountMinor, line.ReturnedQuantity + r.Quantity, line.Quantity)
+                - DiscountShare(line.DiscountMinor, line.ReturnedQuantity, line.Quantity);
             line.ReturnedQuantity += r.Quantity;
-            // The refund is proportional: the line's discount is returned with the goods.
-            var discount = line.Quantity == 0 ? 0 : line.DiscountMinor * r.Quantity / line.Quantity;
             returned.Lines.Add(new OrderLine
             {
                 OrderId = returned.Id, LineNo = ++lineNo, ProductId = line.ProductId, Sku = line.Sku, Description = line.Description,
@@ -268,6 +271,11 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
             });
         }
         errors.ThrowIfAny();
+        // The regular-customer discount came off the whole order: it comes back in proportion to the goods' net value,
+        // by the same cumulative shares, so a refund never exceeds what was paid.
+        var orderNet = order.Lines.Sum(l => l.Quantity * l.UnitPriceMinor - l.DiscountMinor);
+        returned.PolicyDiscountMinor = DiscountShare(order.PolicyDiscountMinor, ReturnedNet(order), orderNet)
+            - DiscountShare(order.PolicyDiscountMinor, returnedNetBefore, orderNet);
         OrderTotals.Apply(returned);
         db.Orders.Add(returned);
         db.AuditEntries.Add(Audit.Entry(actor, now, EntityType, returned.Id, AuditActions.Created,
@@ -277,6 +285,14 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
             [new FieldChange("returned", null, fullyReturned ? "all" : "part"), new FieldChange("returnNumber", null, returned.Number)], ct);
         return (await ViewsAsync(db, [returned], ct))[0];
     }
+
+    /// <summary>The part of a discount that belongs to <paramref name="part"/> of <paramref name="whole"/>, rounded down.</summary>
+    private static long DiscountShare(long discount, long part, long whole) =>
+        whole <= 0 ? 0 : (long)(discount * (decimal)part / whole);
+
+    /// <summary>The net value (after line discounts) of what has come back from an order so far.</summary>
+    private static long ReturnedNet(Order order) => order.Lines.Sum(l =>
+        l.ReturnedQuantity * l.UnitPriceMinor - DiscountShare(l.DiscountMinor, l.ReturnedQuantity, l.Quantity));
 
     public async Task<RegularCustomerPolicy> GetPolicyAsync(CancellationToken ct = default)
     {

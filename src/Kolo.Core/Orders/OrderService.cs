@@ -164,6 +164,9 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
         var externalId = Clean(input.ExternalId);
         if (number is not null && await db.Orders.AnyAsync(o => o.Number == number, ct)) errors.Add("number", "An order with this number exists already.");
         if (externalId is not null && await db.Orders.AnyAsync(o => o.ExternalId == externalId, ct)) errors.Add("externalId", "An order with this external id exists already.");
+        // An unknown owner would be stored (there is no foreign key) and break the tasks made for it later.
+        if (input.OwnerId is { } ownerId && !await db.Users.AnyAsync(u => u.Id == ownerId && u.DeactivatedAt == null, ct))
+            errors.Add("ownerId", "No active user has this id.");
         var lines = await BuildLinesAsync(db, input.Lines ?? [], input.Currency!, errors, ct);
         errors.ThrowIfAny();
 

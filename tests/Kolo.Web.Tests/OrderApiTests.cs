@@ -339,6 +339,14 @@ public abstract class OrderApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Contains("lines[0].quantity", (await Refused(Order(customer, [Line(product.Id(), 0)]))).Keys);
         Assert.Contains("lines[0].unitPrice", (await Refused(Order(customer, [Line(product.Id(), 1, unitPrice: -1m)]))).Keys);
 
+        var unknownOwner = Order(customer, [Line(product.Id(), 1)]);
+        unknownOwner["ownerId"] = Guid.NewGuid();
+        Assert.Equal(["ownerId"], (await Refused(unknownOwner)).Keys);
+        var manager = await Fx.CreateUserAsync("Manager");
+        var owned = Order(customer, [Line(product.Id(), 1)]);
+        owned["ownerId"] = manager.Id;
+        Assert.Equal(manager.Id, (await admin.CreateOrderAsync(owned)).GetProperty("ownerId").GetGuid());
+
         // A discount as large as the line is allowed: a free line.
         var free = await admin.CreateOrderAsync(Order(customer, [Line(product.Id(), 2, discount: 20m)]));
         Assert.Equal(0m, free.Dec("total"));

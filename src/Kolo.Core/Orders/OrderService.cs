@@ -310,6 +310,8 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
         if (input.MinOrders is < 1 or > 1000) errors.Add("minOrders", "Between 1 and 1000 orders.");
         if (input.Months is < 1 or > 120) errors.Add("months", "Between 1 and 120 months.");
         if (input.DiscountBasisPoints is < 0 or > 10_000) errors.Add("discountBasisPoints", "Between 0 and 10000 (100 %).");
+        // JSON accepts an enum as any number; an undefined one would be stored and act as "remind".
+        if (!Enum.IsDefined(input.Action)) errors.Add("action", "ApplyDiscount or RemindOwner.");
         errors.ThrowIfAny();
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var policy = await db.RegularCustomerPolicies.SingleAsync(ct);

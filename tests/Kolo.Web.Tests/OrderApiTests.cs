@@ -286,6 +286,28 @@ public abstract class OrderApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     }
 
     [Fact]
+    public async Task Concurrent_returns_of_the_same_goods_let_only_one_through()
+    {
+        using var admin = Fx.Admin();
+        var customer = await CustomerAsync();
+        var product = await admin.CreateProductAsync(5m);
+        var order = await admin.CreateOrderAsync(Order(customer, [Line(product.Id(), 2)]));
+        var line = order.Lines()[0].Id();
+        var attempts = await Task.WhenAll(Enumerable.Range(0, 4).Select(async _ =>
+        {
+            using var client = Fx.Admin();
+            using var response = await client.ReturnAsync(order.Id(), (line, 2));
+            return response.StatusCode;
+        }));
+        Assert.Equal(1, attempts.Count(s => s == HttpStatusCode.Created));
+        // The others lost the race: refused as stale or conflicting, or as too many once the first had committed.
+        Assert.All(attempts.Where(s => s != HttpStatusCode.Created),
+            s => Assert.Contains(s, new[] { HttpStatusCode.PreconditionFailed, HttpStatusCode.Conflict, HttpStatusCode.BadRequest }));
+        Assert.Equal(2, (await admin.GetOrderAsync(order.Id())).Order.Lines()[0].GetProperty("returnedQuantity").GetInt32());
+        Assert.Single(await admin.AllPagesAsync($"/api/v1/orders?customer={customer}&status=Returned", 10));
+    }
+
+    [Fact]
     public async Task A_first_confirmed_order_makes_a_prospect_a_customer_and_is_audited()
     {
         using var admin = Fx.Admin();

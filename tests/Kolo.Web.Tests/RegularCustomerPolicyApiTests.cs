@@ -91,6 +91,7 @@ public abstract class RegularCustomerPolicyApiTests(KoloAppFixture fx) : ApiTest
                      (new { active = true, minOrders = 3, months = 121, discountBasisPoints = 500 }, "months"),
                      (new { active = true, minOrders = 3, months = 12, discountBasisPoints = 10_001 }, "discountBasisPoints"),
                      (new { active = true, minOrders = 3, months = 12, discountBasisPoints = -1 }, "discountBasisPoints"),
+                     (new { active = true, minOrders = 3, months = 12, discountBasisPoints = 500, action = 7 }, "action"),
                  })
         {
             using var invalid = await admin.SendRawAsync(HttpMethod.Put, Url, JsonSerializer.Serialize(bad, Api.Json), etag);

@@ -37,7 +37,7 @@ var connectionString = kolo.ResolveConnectionString();
 // Sign-in cookies stay valid across restarts: the keys live with the data. Several nodes share one DataDir volume.
 builder.Services.AddDataProtection().SetApplicationName("Kolo").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(kolo.DataDir), "keys")));
 builder.Services.AddDbContextFactory<KoloDb>(o => DatabaseSetup.Configure(o, kolo.Database.Provider, connectionString));
-builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<TimeProvider>(new MicrosecondClock());
 builder.Services.AddSingleton(new PhoneNormalizer(kolo.PhoneRegion));
 builder.Services.AddSingleton<CustomerService>();
 builder.Services.AddSingleton<TagService>();

@@ -185,7 +185,7 @@ public abstract class FulfilmentApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     }
 
     [Fact]
-    public async Task The_on_time_rate_counts_deliveries_by_their_promised_day()
+    public async Task The_on_time_rate_counts_deliveries_by_the_day_they_arrived()
     {
         using var admin = Fx.Admin();
         var seller = await Fx.CreateUserAsync("Sales");
@@ -206,13 +206,18 @@ public abstract class FulfilmentApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         var shipped = (await PromisedAsync(admin, customer, product.Id(), p.AddDays(2))).Id();
         await admin.StatusAsync(shipped, "Shipped", At(p, 8));
 
-        var range = $"from={Day(p)}&to={Day(p.AddDays(4))}";
+        // Counted by the day the goods arrived: all four deliveries fall in [p-1, p+6).
+        var range = $"from={Day(p.AddDays(-1))}&to={Day(p.AddDays(6))}";
         var rate = await admin.GetJsonAsync($"/api/v1/orders/on-time-rate?{range}");
         Assert.Equal(4, rate.GetProperty("delivered").GetInt32());
         Assert.Equal(2, rate.GetProperty("onTime").GetInt32());
         Assert.Equal(0.5, rate.GetProperty("rate").GetDouble(), 6);
 
-        var firstThree = await admin.GetJsonAsync($"/api/v1/orders/on-time-rate?from={Day(p)}&to={Day(p.AddDays(3))}");
+        // An early delivery counts on the day it arrived, before its promised day has come.
+        var earlyOnly = await admin.GetJsonAsync($"/api/v1/orders/on-time-rate?from={Day(p.AddDays(-1))}&to={Day(p)}");
+        Assert.Equal((1, 1), (earlyOnly.GetProperty("delivered").GetInt32(), earlyOnly.GetProperty("onTime").GetInt32()));
+
+        var firstThree = await admin.GetJsonAsync($"/api/v1/orders/on-time-rate?from={Day(p.AddDays(-1))}&to={Day(p.AddDays(5))}");
         Assert.Equal((3, 2), (firstThree.GetProperty("delivered").GetInt32(), firstThree.GetProperty("onTime").GetInt32()));
         Assert.Equal(2.0 / 3, firstThree.GetProperty("rate").GetDouble(), 6);
 
@@ -225,6 +230,8 @@ public abstract class FulfilmentApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Equal(JsonValueKind.Null, none.GetProperty("rate").ValueKind);
         using var bad = await admin.GetAsync("/api/v1/orders/on-time-rate?from=yesterday");
         Assert.Contains("from", (await bad.ExpectValidationProblemAsync()).Keys);
+        using var backwards = await admin.GetAsync($"/api/v1/orders/on-time-rate?from={Day(p)}&to={Day(p.AddDays(-1))}");
+        Assert.Contains("to", (await backwards.ExpectValidationProblemAsync()).Keys);
     }
 }
 

@@ -36,11 +36,11 @@ internal abstract class BatchProcessor(ColumnMap map)
     /// <summary>Checks one row on its own (no database), throwing <see cref="RowRejectedException"/>: the wizard's preview.</summary>
     public abstract void Validate(ImportRow row);
 
-    public static BatchProcessor For(ImportKind kind, ColumnMap map, Actor actor, TimeProvider clock, PhoneNormalizer phones, CustomerService customers) => kind switch
+    public static BatchProcessor For(ImportKind kind, ColumnMap map, Actor actor, TimeProvider clock, PhoneNormalizer phones, CustomerService customers, DateTime? jobStartedAt = null) => kind switch
     {
         ImportKind.Customers => new CustomerBatch(map, actor, clock, phones, customers),
         ImportKind.Products => new ProductBatch(map, actor, clock),
-        _ => new OrderBatch(map, actor, clock, customers),
+        _ => new OrderBatch(map, actor, clock, customers, jobStartedAt),
     };
 }
 
@@ -72,7 +72,7 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
         {
             using var source = ImportSource.Open(path, job.FileName);
             var map = new ColumnMap(job.Kind, job.Mapping, source.Header);
-            var processor = BatchProcessor.For(job.Kind, map, actor, clock, phones, customers);
+            var processor = BatchProcessor.For(job.Kind, map, actor, clock, phones, customers, job.DryRun ? null : job.StartedAt);
             var rowIds = map.Flag("externalIdFromRow") ? new Dictionary<string, int>(StringComparer.Ordinal) : null;
             var skip = job.Rows;
             var batch = new List<ImportRow>();

@@ -15,9 +15,10 @@ namespace Kolo.Core.Integration;
 /// line of the customer's most recent order up to that time with the same SKU, whose returned count goes up (up to
 /// the quantity bought), and the return points at the order of its first such line.
 /// </summary>
-internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock, CustomerService customers) : BatchProcessor(map)
+internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock, CustomerService customers, DateTime? jobStartedAt) : BatchProcessor(map)
 {
-    // Orders this run created in an earlier batch: a later row of theirs (a file not sorted by order) is added to them.
+    // Orders this job created in an earlier batch: a later row of theirs (a file not sorted by order) is added to them.
+    // After a takeover the set starts empty, so an order created since the job started counts as the job's own too.
     private readonly HashSet<string> _createdThisRun = new(StringComparer.Ordinal);
 
     public override bool GroupsRows => true;
@@ -55,7 +56,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
 
         var keys = groups.Keys.ToList();
         var known = await db.Orders.AsNoTracking().Where(o => keys.Contains(o.ExternalId!) || keys.Contains(o.Number))
-            .Select(o => new { o.Id, o.ExternalId, o.Number }).ToListAsync(ct);
+            .Select(o => new { o.Id, o.ExternalId, o.Number, o.CreatedAt }).ToListAsync(ct);
         var appendTo = new Dictionary<string, Guid>(StringComparer.Ordinal);
         foreach (var o in known)
         {
@@ -63,7 +64,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
             if (!groups.Remove(key, out var lines)) continue;
             if (o.ExternalId != key)
                 foreach (var l in lines) result.Reject(l.Row, $"Order number {key} is used by another order.");
-            else if (_createdThisRun.Contains(key)) { groups[key] = lines; appendTo[key] = o.Id; }
+            else if (_createdThisRun.Contains(key) || o.CreatedAt >= jobStartedAt) { groups[key] = lines; appendTo[key] = o.Id; }
             else result.Unchanged++;
         }
         if (groups.Count == 0) return;
@@ -100,12 +101,16 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
             foreach (var l in lines)
             {
                 var product = productMap[l.Sku];
-                order.Lines.Add(new OrderLine
+                var orderLine = new OrderLine
                 {
                     OrderId = order.Id, LineNo = ++lineNo, ProductId = product.Id, Sku = l.Sku,
                     Description = l.Description.Length > 0 ? l.Description : product.Name,
                     Quantity = l.Quantity, UnitPriceMinor = l.UnitMinor, DiscountMinor = l.DiscountMinor,
-                });
+                };
+                order.Lines.Add(orderLine);
+                // A line found through a stored order's navigation with its key already set would be taken for an
+                // existing row: say it is new.
+                if (appended.ContainsKey(key)) db.OrderLines.Add(orderLine);
             }
             if (isReturn) returns.Add((order, lines));
             else if (customer.Status != LifecycleStatus.Customer) OrderService.PromoteToCustomer(db, actor, customer, now);

@@ -367,7 +367,7 @@ public abstract class ImportApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Equal(244_091.94m, sales);
 
         var mapping = new { customerExternalId = "masterid", orderedAt = "date", quantity = "cds", lineTotal = "sales" };
-        var options = new { currency = "USD", dateFormat = "yyyyMMdd", defaultSku = "CDNOW-CD", externalIdFromRow = "true" };
+        var options = new { currency = "USD", dateFormat = "yyyyMMdd", defaultSku = "CDNOW-CD", externalIdFromRow = "true", customerIdPrefix = "cdnow-" };
         using var admin = Fx.Admin();
         var bytes = await File.ReadAllBytesAsync(path);
         var job = await admin.ImportAsync(bytes, "cdnowElog.csv", "orders", mapping, options);
@@ -381,7 +381,7 @@ public abstract class ImportApiTests(KoloAppFixture fx) : ApiTestBase(fx)
             Assert.Equal(cds, await db.OrderLines.Where(l => l.Sku == "CDNOW-CD").SumAsync(l => l.Quantity));
             Assert.Equal(24_409_194L, await orders.SumAsync(o => o.TotalMinor));
             Assert.Equal(customers, await db.Customers.CountAsync(c => orders.Any(o => o.CustomerId == c.Id)));
-            var first = await db.Orders.Include(o => o.Lines).Where(o => o.Currency == "USD" && db.Customers.Any(c => c.Id == o.CustomerId && c.ExternalId == "4"))
+            var first = await db.Orders.Include(o => o.Lines).Where(o => o.Currency == "USD" && db.Customers.Any(c => c.Id == o.CustomerId && c.ExternalId == "cdnow-4"))
                 .OrderBy(o => o.OrderedAt).FirstAsync();
             Assert.Equal(new DateTime(1997, 1, 1), first.OrderedAt.Date);
             Assert.Equal(2, first.Lines.Single().Quantity);

@@ -56,6 +56,7 @@ public static class ImportFields
         ["dateFormat"] = ".NET exact date format of date columns, e.g. yyyyMMdd; ISO dates are read without it.",
         ["cancellationPrefix"] = "Orders whose number starts with this (e.g. C) are returns of the customer's purchases.",
         ["defaultSku"] = "SKU of the product every line is for when the file has no product column, e.g. CD.",
+        ["customerIdPrefix"] = "Put before every customer id of an orders file, so ids of two source systems (both with a customer 17850) stay apart.",
         ["externalIdFromRow"] = "true: each row is one order whose id is derived from the row's content.",
     };
 

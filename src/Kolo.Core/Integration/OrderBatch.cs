@@ -143,6 +143,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         if (key.Length > 40) throw new RowRejectedException("The order id is longer than 40 characters.");
         var customer = ImportValues.NormalizeId(m.Text(row, "customerExternalId"))
             ?? throw new RowRejectedException("customerExternalId is empty: the row has no customer id.");
+        if (m.Option("customerIdPrefix") is { } prefix) customer = prefix + customer;
         if (customer.Length > 100) throw new RowRejectedException("customerExternalId is longer than 100 characters.");
         var orderedAt = m.Date(row, "orderedAt") ?? throw new RowRejectedException("orderedAt is empty.");
         var sku = m.Text(row, "sku") ?? m.Option("defaultSku") ?? throw new RowRejectedException("sku is empty.");

@@ -4,6 +4,8 @@ using Kolo.Core.Customers;
 using Kolo.Core.Orders;
 using Kolo.Web.Catalog;
 using Kolo.Web.Orders;
+using Kolo.Core.Integration;
+using Kolo.Web.Integration;
 using Kolo.Core.Data;
 using Kolo.Core.Platform;
 using Kolo.Web.Components;
@@ -37,7 +39,7 @@ var connectionString = kolo.ResolveConnectionString();
 // Sign-in cookies stay valid across restarts: the keys live with the data. Several nodes share one DataDir volume.
 builder.Services.AddDataProtection().SetApplicationName("Kolo").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(Path.GetFullPath(kolo.DataDir), "keys")));
 builder.Services.AddDbContextFactory<KoloDb>(o => DatabaseSetup.Configure(o, kolo.Database.Provider, connectionString));
-builder.Services.AddSingleton(TimeProvider.System);
+builder.Services.AddSingleton<TimeProvider>(new MicrosecondClock());
 builder.Services.AddSingleton(new PhoneNormalizer(kolo.PhoneRegion));
 builder.Services.AddSingleton<CustomerService>();
 builder.Services.AddSingleton<TagService>();
@@ -63,6 +65,13 @@ builder.Services.AddSingleton<FulfilmentService>();
 builder.Services.AddSingleton<ITimelineSource, OrderTimelineSource>();
 builder.Services.AddSingleton<ICustomerMergeParticipant, OrderMergeParticipant>();
 builder.Services.AddHostedService<FulfilmentWorker>();
+// Import and export: jobs run in the background on whichever node claims them.
+builder.Services.Configure<ImportRunnerOptions>(builder.Configuration.GetSection(ImportRunnerOptions.Section));
+builder.Services.AddSingleton<ImportService>();
+builder.Services.AddSingleton<ImportEngine>();
+builder.Services.AddSingleton<ImportSignal>();
+builder.Services.AddSingleton<ExportService>();
+builder.Services.AddHostedService<ImportRunner>();
 
 builder.Services.AddIdentityCore<User>(o =>
     {
@@ -142,6 +151,7 @@ app.MapTimelineEndpoints();
 app.MapTaskEndpoints();
 app.MapProductEndpoints();
 app.MapOrderEndpoints();
+app.MapImportEndpoints();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await StartupTasks.RunAsync(app.Services, app.Logger);

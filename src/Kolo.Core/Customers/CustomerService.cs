@@ -46,22 +46,7 @@ public sealed class CustomerService(
         errors.ThrowIfAny();
 
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var customers = db.Customers.AsNoTracking().VisibleTo(db, actor);
-        customers = query.Archived ? customers.Where(c => c.ArchivedAt != null) : customers.Where(c => c.ArchivedAt == null);
-        if (query.Status is { } status) customers = customers.Where(c => c.Status == status);
-        if (query.OwnerId is { } owner) customers = customers.Where(c => c.OwnerId == owner);
-        if (!string.IsNullOrWhiteSpace(query.City))
-        {
-            var city = TextNormalizer.Normalize(query.City);
-            customers = customers.Where(c => c.CityKey == city);
-        }
-        if (query.CreatedFrom is { } from) customers = customers.Where(c => c.CreatedAt >= from);
-        if (query.CreatedTo is { } to) customers = customers.Where(c => c.CreatedAt < to);
-        if (!string.IsNullOrWhiteSpace(query.Tag))
-        {
-            var tagKey = TextNormalizer.Normalize(query.Tag);
-            customers = customers.Where(c => c.Tags.Any(t => t.Tag!.NameKey == tagKey));
-        }
+        var customers = Filter(db, db.Customers.AsNoTracking().VisibleTo(db, actor), query);
 
         List<Customer> rows;
         string? next = null;
@@ -99,6 +84,38 @@ public sealed class CustomerService(
             }
         }
         return new Page<CustomerListItem>(await ToListItemsAsync(db, rows, ct), next);
+    }
+
+    /// <summary>
+    /// The list's filters except the search words (the list walks those itself, for relevance order), shared with
+    /// the export so both return the same customers.
+    /// </summary>
+    public static IQueryable<Customer> Filter(KoloDb db, IQueryable<Customer> customers, CustomerQuery query)
+    {
+        customers = query.Archived ? customers.Where(c => c.ArchivedAt != null) : customers.Where(c => c.ArchivedAt == null);
+        if (query.Status is { } status) customers = customers.Where(c => c.Status == status);
+        if (query.OwnerId is { } owner) customers = customers.Where(c => c.OwnerId == owner);
+        if (!string.IsNullOrWhiteSpace(query.City))
+        {
+            var city = TextNormalizer.Normalize(query.City);
+            customers = customers.Where(c => c.CityKey == city);
+        }
+        if (query.CreatedFrom is { } from) customers = customers.Where(c => c.CreatedAt >= from);
+        if (query.CreatedTo is { } to) customers = customers.Where(c => c.CreatedAt < to);
+        if (!string.IsNullOrWhiteSpace(query.Tag))
+        {
+            var tagKey = TextNormalizer.Normalize(query.Tag);
+            customers = customers.Where(c => c.Tags.Any(t => t.Tag!.NameKey == tagKey));
+        }
+        return customers;
+    }
+
+    /// <summary>Every customer the list would show for <paramref name="query"/> (all pages), for the export.</summary>
+    public static IQueryable<Customer> ExportQuery(KoloDb db, Actor actor, CustomerQuery query)
+    {
+        var customers = Filter(db, db.Customers.AsNoTracking().VisibleTo(db, actor), query);
+        foreach (var word in SearchWords(query.Q)) customers = WithTermPrefix(db, customers, word);
+        return customers;
     }
 
     public async Task<CustomerDetails> CreateAsync(Actor actor, CustomerInput input, bool allowDuplicate, CancellationToken ct = default)

@@ -28,12 +28,15 @@ public sealed class FulfilmentService(IDbContextFactory<KoloDb> dbFactory, TimeP
         return views.GroupBy(v => v.PromisedDeliveryDate!.Value).Select(g => new DeliveryDay(g.Key, g.ToList())).ToList();
     }
 
-    /// <summary>Delivered orders with a promise in [from, to), and how many arrived by the promised day.</summary>
+    /// <summary>Orders with a promise delivered in [from, to), and how many arrived by the promised day.</summary>
     public async Task<OnTimeRate> OnTimeRateAsync(Actor actor, DateOnly from, DateOnly to, CancellationToken ct = default)
     {
+        if (to <= from) throw ValidationFailedException.For("to", "The end of the range must come after its start.");
+        var (start, end) = (from.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc), to.ToDateTime(TimeOnly.MinValue, DateTimeKind.Utc));
         await using var db = await dbFactory.CreateDbContextAsync(ct);
+        // By delivery time: an early delivery counts the day it arrives, not when its promise falls due.
         var delivered = await OrderService.VisibleOrders(db, actor).AsNoTracking()
-            .Where(o => o.Status == OrderStatus.Delivered && o.PromisedDeliveryDate >= from && o.PromisedDeliveryDate < to)
+            .Where(o => o.Status == OrderStatus.Delivered && o.DeliveredAt >= start && o.DeliveredAt < end && o.PromisedDeliveryDate != null)
             .Select(o => new { o.PromisedDeliveryDate, o.DeliveredAt }).ToListAsync(ct);
         var onTime = delivered.Count(o => DateOnly.FromDateTime(o.DeliveredAt!.Value) <= o.PromisedDeliveryDate);
         return new OnTimeRate(delivered.Count, onTime, delivered.Count == 0 ? null : (double)onTime / delivered.Count);

@@ -113,6 +113,7 @@ public sealed class OrderConfiguration : IEntityTypeConfiguration<Order>
         b.HasIndex(o => new { o.OrderedAt, o.Id });
         b.HasIndex(o => new { o.Status, o.OrderedAt, o.Id });
         b.HasIndex(o => new { o.Status, o.PromisedDeliveryDate });
+        b.HasIndex(o => new { o.Status, o.DeliveredAt });
         b.HasIndex(o => new { o.OwnerId, o.OrderedAt });
         b.HasIndex(o => o.ReturnOfOrderId);
     }

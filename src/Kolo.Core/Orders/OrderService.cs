@@ -159,19 +159,25 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
         var customer = await db.Customers.VisibleTo(db, actor).FirstOrDefaultAsync(c => c.Id == input.CustomerId, ct);
         if (customer is null) errors.Add("customerId", "No such customer.");
         else if (customer.MergedIntoId is not null) errors.Add("customerId", "This customer was merged into another record; use that one.");
-        if (input.Number is { } n && await db.Orders.AnyAsync(o => o.Number == n.Trim(), ct)) errors.Add("number", "An order with this number exists already.");
-        if (input.ExternalId is { } x && await db.Orders.AnyAsync(o => o.ExternalId == x, ct)) errors.Add("externalId", "An order with this external id exists already.");
+        // Checked as they will be stored (trimmed; blank means none), so a padded copy is refused here, not by the index.
+        var number = Clean(input.Number);
+        var externalId = Clean(input.ExternalId);
+        if (number is not null && await db.Orders.AnyAsync(o => o.Number == number, ct)) errors.Add("number", "An order with this number exists already.");
+        if (externalId is not null && await db.Orders.AnyAsync(o => o.ExternalId == externalId, ct)) errors.Add("externalId", "An order with this external id exists already.");
+        // An unknown owner would be stored (there is no foreign key) and break the tasks made for it later.
+        if (input.OwnerId is { } ownerId && !await db.Users.AnyAsync(u => u.Id == ownerId && u.DeactivatedAt == null, ct))
+            errors.Add("ownerId", "No active user has this id.");
         var lines = await BuildLinesAsync(db, input.Lines ?? [], input.Currency!, errors, ct);
         errors.ThrowIfAny();
 
         var now = Now();
         var order = new Order
         {
-            Number = input.Number?.Trim() ?? await NextNumberAsync(db, input.Quote, ct), CustomerId = customer!.Id,
+            Number = number ?? await NextNumberAsync(db, input.Quote, ct), CustomerId = customer!.Id,
             Status = input.Quote ? OrderStatus.Quote : OrderStatus.Confirmed, Channel = Clean(input.Channel),
             PaymentMethod = Clean(input.PaymentMethod), Currency = input.Currency!, OrderedAt = input.OrderedAt?.ToUniversalTime() ?? now,
             PromisedDeliveryDate = input.PromisedDeliveryDate, ConfirmedAt = input.Quote ? null : now,
-            OwnerId = input.OwnerId ?? customer.OwnerId ?? NullIfSystem(actor), Notes = Clean(input.Notes), ExternalId = Clean(input.ExternalId),
+            OwnerId = input.OwnerId ?? customer.OwnerId ?? NullIfSystem(actor), Notes = Clean(input.Notes), ExternalId = externalId,
             CreatedAt = now, UpdatedAt = now, Lines = lines,
         };
         foreach (var line in lines) line.OrderId = order.Id;
@@ -246,6 +252,7 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
             OwnerId = order.OwnerId, Channel = order.Channel, PaymentMethod = order.PaymentMethod, CreatedAt = now, UpdatedAt = now,
         };
         var lineNo = 0;
+        var returnedNetBefore = ReturnedNet(order);
         foreach (var (r, i) in (input.Lines ?? []).Select((r, i) => (r, i)))
         {
             var line = order.Lines.FirstOrDefault(l => l.Id == r.LineId);
@@ -255,9 +262,11 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
                 errors.Add($"lines[{i}].quantity", $"At most {line.Quantity - line.ReturnedQuantity} of this line can still come back.");
                 continue;
             }
+            // The refund is proportional: the line's discount is returned with the goods. Each return takes the
+            // difference of the cumulative shares, so returning a whole line in parts refunds exactly its total.
+            var discount = DiscountShare(line.DiscountMinor, line.ReturnedQuantity + r.Quantity, line.Quantity)
+                - DiscountShare(line.DiscountMinor, line.ReturnedQuantity, line.Quantity);
             line.ReturnedQuantity += r.Quantity;
-            // The refund is proportional: the line's discount is returned with the goods.
-            var discount = line.Quantity == 0 ? 0 : line.DiscountMinor * r.Quantity / line.Quantity;
             returned.Lines.Add(new OrderLine
             {
                 OrderId = returned.Id, LineNo = ++lineNo, ProductId = line.ProductId, Sku = line.Sku, Description = line.Description,
@@ -265,6 +274,11 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
             });
         }
         errors.ThrowIfAny();
+        // The regular-customer discount came off the whole order: it comes back in proportion to the goods' net value,
+        // by the same cumulative shares, so a refund never exceeds what was paid.
+        var orderNet = order.Lines.Sum(l => l.Quantity * l.UnitPriceMinor - l.DiscountMinor);
+        returned.PolicyDiscountMinor = DiscountShare(order.PolicyDiscountMinor, ReturnedNet(order), orderNet)
+            - DiscountShare(order.PolicyDiscountMinor, returnedNetBefore, orderNet);
         OrderTotals.Apply(returned);
         db.Orders.Add(returned);
         db.AuditEntries.Add(Audit.Entry(actor, now, EntityType, returned.Id, AuditActions.Created,
@@ -274,6 +288,14 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
             [new FieldChange("returned", null, fullyReturned ? "all" : "part"), new FieldChange("returnNumber", null, returned.Number)], ct);
         return (await ViewsAsync(db, [returned], ct))[0];
     }
+
+    /// <summary>The part of a discount that belongs to <paramref name="part"/> of <paramref name="whole"/>, rounded down.</summary>
+    private static long DiscountShare(long discount, long part, long whole) =>
+        whole <= 0 ? 0 : (long)(discount * (decimal)part / whole);
+
+    /// <summary>The net value (after line discounts) of what has come back from an order so far.</summary>
+    private static long ReturnedNet(Order order) => order.Lines.Sum(l =>
+        l.ReturnedQuantity * l.UnitPriceMinor - DiscountShare(l.DiscountMinor, l.ReturnedQuantity, l.Quantity));
 
     public async Task<RegularCustomerPolicy> GetPolicyAsync(CancellationToken ct = default)
     {
@@ -288,6 +310,8 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
         if (input.MinOrders is < 1 or > 1000) errors.Add("minOrders", "Between 1 and 1000 orders.");
         if (input.Months is < 1 or > 120) errors.Add("months", "Between 1 and 120 months.");
         if (input.DiscountBasisPoints is < 0 or > 10_000) errors.Add("discountBasisPoints", "Between 0 and 10000 (100 %).");
+        // JSON accepts an enum as any number; an undefined one would be stored and act as "remind".
+        if (!Enum.IsDefined(input.Action)) errors.Add("action", "ApplyDiscount or RemindOwner.");
         errors.ThrowIfAny();
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var policy = await db.RegularCustomerPolicies.SingleAsync(ct);

@@ -594,6 +594,8 @@ namespace Kolo.Migrations.Postgres.Migrations
 
                     b.HasIndex("OwnerId", "OrderedAt");
 
+                    b.HasIndex("Status", "DeliveredAt");
+
                     b.HasIndex("Status", "PromisedDeliveryDate");
 
                     b.HasIndex("CustomerId", "OrderedAt", "Id");

@@ -581,6 +581,8 @@ namespace Kolo.Migrations.Sqlite.Migrations
 
                     b.HasIndex("OwnerId", "OrderedAt");
 
+                    b.HasIndex("Status", "DeliveredAt");
+
                     b.HasIndex("Status", "PromisedDeliveryDate");
 
                     b.HasIndex("CustomerId", "OrderedAt", "Id");

@@ -1,0 +1,255 @@
+using Kolo.Core.Catalog;
+using Kolo.Core.Customers;
+using Kolo.Core.Data;
+using Kolo.Core.Orders;
+using Kolo.Core.Platform;
+using Microsoft.EntityFrameworkCore;
+
+namespace Kolo.Core.Integration;
+
+/// <summary>
+/// Orders from order lines. Rows sharing an order id are one order, committed whole with its customer and products.
+/// An order id already in the database counts as unchanged (an imported order is a record of the past: re-importing
+/// does not rewrite it). An unknown customer or product is created. With the cancellationPrefix option, an order
+/// whose id starts with the prefix is a return (status Returned, negative totals); each of its lines points at the
+/// line of the customer's most recent order up to that time with the same SKU, whose returned count goes up (up to
+/// the quantity bought), and the return points at the order of its first such line.
+/// </summary>
+internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock, CustomerService customers, DateTime? jobStartedAt) : BatchProcessor(map)
+{
+    // Orders this job created in an earlier batch: a later row of theirs (a file not sorted by order) is added to them.
+    // After a takeover the set starts empty, so an order created since the job started counts as the job's own too.
+    private readonly HashSet<string> _createdThisRun = new(StringComparer.Ordinal);
+
+    public override bool GroupsRows => true;
+
+    public override string? KeyOf(ImportRow row) =>
+        Map.Flag("externalIdFromRow") ? row.RowId : ImportValues.NormalizeId(Map.Text(row, "externalId"));
+
+    private sealed record Line(ImportRow Row, string Customer, DateTime OrderedAt, string Sku, string Description, int Quantity,
+        long UnitMinor, long DiscountMinor, string Currency, string? Country, string? Channel, string? Payment);
+
+    private sealed record Candidate(OrderLine Line, Guid CustomerId, DateTime OrderedAt, Guid OrderId);
+
+    private bool IsReturn(string key) => Map.Option("cancellationPrefix") is { } p && key.StartsWith(p, StringComparison.Ordinal);
+
+    public override async Task ProcessAsync(KoloDb db, List<ImportRow> rows, BatchResult result, CancellationToken ct)
+    {
+        var now = clock.GetUtcNow().UtcDateTime;
+        var groups = new Dictionary<string, List<Line>>(StringComparer.Ordinal);
+        foreach (var row in rows)
+        {
+            try
+            {
+                var key = KeyOf(row) ?? throw new RowRejectedException("externalId is empty: the row belongs to no order.");
+                var line = Parse(row, key);
+                if (!groups.TryGetValue(key, out var lines)) groups[key] = lines = [];
+                else if (lines[0].Customer != line.Customer)
+                    throw new RowRejectedException($"Order {key} belongs to customer {lines[0].Customer}, but this row names customer {line.Customer}.");
+                else if (lines[0].Currency != line.Currency)
+                    throw new RowRejectedException($"Order {key} is in {lines[0].Currency}, but this row is in {line.Currency}.");
+                lines.Add(line);
+            }
+            catch (RowRejectedException e) { result.Reject(row, e.Message); }
+        }
+        if (groups.Count == 0) return;
+
+        var keys = groups.Keys.ToList();
+        var known = await db.Orders.AsNoTracking().Where(o => keys.Contains(o.ExternalId!) || keys.Contains(o.Number))
+            .Select(o => new { o.Id, o.ExternalId, o.Number, o.CreatedAt }).ToListAsync(ct);
+        var appendTo = new Dictionary<string, Guid>(StringComparer.Ordinal);
+        foreach (var o in known)
+        {
+            var key = o.ExternalId is { } x && groups.ContainsKey(x) ? x : o.Number;
+            if (!groups.Remove(key, out var lines)) continue;
+            if (o.ExternalId != key)
+                foreach (var l in lines) result.Reject(l.Row, $"Order number {key} is used by another order.");
+            else if (_createdThisRun.Contains(key) || o.CreatedAt >= jobStartedAt) { groups[key] = lines; appendTo[key] = o.Id; }
+            else result.Unchanged++;
+        }
+        if (groups.Count == 0) return;
+
+        var customerMap = await CustomersAsync(db, groups.Values.Select(g => g[0]), now, ct);
+        var productMap = await ProductsAsync(db, groups.Values.SelectMany(g => g), now, ct);
+        var appendIds = appendTo.Values.ToList();
+        var appended = await db.Orders.Include(o => o.Lines).Where(o => appendIds.Contains(o.Id)).ToDictionaryAsync(o => o.ExternalId!, StringComparer.Ordinal, ct);
+
+        var returns = new List<(Order Order, List<Line> Lines)>();
+        var newOrders = new List<Order>();
+        foreach (var (key, lines) in groups)
+        {
+            var first = lines[0];
+            var customer = customerMap[first.Customer];
+            var isReturn = IsReturn(key);
+            if (!appended.TryGetValue(key, out var order))
+            {
+                order = new Order
+                {
+                    Number = key, ExternalId = key, CustomerId = customer.Id, Currency = first.Currency, OrderedAt = first.OrderedAt,
+                    Status = isReturn ? OrderStatus.Returned : OrderStatus.Confirmed, ConfirmedAt = isReturn ? null : first.OrderedAt,
+                    ReturnReason = isReturn ? "Cancelled in the source system" : null, Channel = first.Channel, PaymentMethod = first.Payment,
+                    OwnerId = customer.OwnerId, CreatedAt = now, UpdatedAt = now,
+                };
+                newOrders.Add(order);
+            }
+            else
+            {
+                order.UpdatedAt = now;
+                order.Version = Guid.NewGuid();
+            }
+            var lineNo = order.Lines.Count == 0 ? 0 : order.Lines.Max(l => l.LineNo);
+            foreach (var l in lines)
+            {
+                var product = productMap[l.Sku];
+                var orderLine = new OrderLine
+                {
+                    OrderId = order.Id, LineNo = ++lineNo, ProductId = product.Id, Sku = l.Sku,
+                    Description = l.Description.Length > 0 ? l.Description : product.Name,
+                    Quantity = l.Quantity, UnitPriceMinor = l.UnitMinor, DiscountMinor = l.DiscountMinor,
+                };
+                order.Lines.Add(orderLine);
+                // A line found through a stored order's navigation with its key already set would be taken for an
+                // existing row: say it is new.
+                if (appended.ContainsKey(key)) db.OrderLines.Add(orderLine);
+            }
+            if (isReturn) returns.Add((order, lines));
+            else if (customer.Status != LifecycleStatus.Customer) OrderService.PromoteToCustomer(db, actor, customer, now);
+        }
+
+        await LinkReturnsAsync(db, returns, newOrders, ct);
+        foreach (var order in newOrders)
+        {
+            OrderTotals.Apply(order);
+            db.Orders.Add(order);
+            db.AuditEntries.Add(Audit.Entry(actor, now, OrderService.EntityType, order.Id, AuditActions.Created,
+                [new FieldChange("number", null, order.Number), new FieldChange("status", null, order.Status.ToString()),
+                 new FieldChange("total", null, Money.FromMinor(order.TotalMinor, order.Currency).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                 new FieldChange("source", null, "import")]));
+            _createdThisRun.Add(order.ExternalId!);
+            result.Created++;
+        }
+        foreach (var order in appended.Values)
+        {
+            OrderTotals.Apply(order);
+            result.Updated++;
+        }
+    }
+
+    public override void Validate(ImportRow row) => Parse(row, KeyOf(row) ?? throw new RowRejectedException("externalId is empty: the row belongs to no order."));
+
+    private Line Parse(ImportRow row, string key)
+    {
+        var m = Map;
+        if (key.Length > 40) throw new RowRejectedException("The order id is longer than 40 characters.");
+        var customer = ImportValues.NormalizeId(m.Text(row, "customerExternalId"))
+            ?? throw new RowRejectedException("customerExternalId is empty: the row has no customer id.");
+        if (m.Option("customerIdPrefix") is { } prefix) customer = prefix + customer;
+        if (customer.Length > 100) throw new RowRejectedException("customerExternalId is longer than 100 characters.");
+        var orderedAt = m.Date(row, "orderedAt") ?? throw new RowRejectedException("orderedAt is empty.");
+        var sku = m.Text(row, "sku") ?? m.Option("defaultSku") ?? throw new RowRejectedException("sku is empty.");
+        if (sku.Length > 64) throw new RowRejectedException("sku is longer than 64 characters.");
+        var description = m.Exact(row, "description") ?? "";
+        if (description.Length > 500) throw new RowRejectedException("description is longer than 500 characters.");
+        var quantity = m.Integer(row, "quantity") ?? throw new RowRejectedException("quantity is empty.");
+        var isReturn = IsReturn(key);
+        if (quantity == 0) throw new RowRejectedException("quantity is 0.");
+        if (quantity < 0 && !isReturn)
+            throw new RowRejectedException("quantity is negative on an order that is not a cancellation.");
+        quantity = Math.Abs(quantity);
+        var currency = m.Currency(row);
+        long unit, discount = 0;
+        if (m.Decimal(row, "unitPrice") is { } price)
+        {
+            if (price < 0) throw new RowRejectedException("unitPrice is negative.");
+            unit = Money.ToMinor(price, currency);
+        }
+        else if (m.Decimal(row, "lineTotal") is { } total)
+        {
+            // Only the line's amount is known: the unit price is rounded up to the minor unit and the difference
+            // (less than one minor unit per item) is the line's discount, so the line total is exactly the file's.
+            var totalMinor = Math.Abs(Money.ToMinor(total, currency));
+            unit = (totalMinor + quantity - 1) / quantity;
+            discount = unit * quantity - totalMinor;
+        }
+        else throw new RowRejectedException("unitPrice and lineTotal are both empty.");
+        return new Line(row, customer, orderedAt, sku, description, quantity, unit, discount, currency,
+            m.Text(row, "country"), Cut(m.Text(row, "channel")), Cut(m.Text(row, "paymentMethod")));
+    }
+
+    private static string? Cut(string? text) => text is { Length: > 40 } ? text[..40] : text;
+
+    /// <summary>The customers of the batch's orders by external id, creating those not yet known.</summary>
+    private async Task<Dictionary<string, Customer>> CustomersAsync(KoloDb db, IEnumerable<Line> firstLines, DateTime now, CancellationToken ct)
+    {
+        var byId = new Dictionary<string, Line>(StringComparer.Ordinal);
+        foreach (var l in firstLines) byId.TryAdd(l.Customer, l);
+        var ids = byId.Keys.ToList();
+        var found = await db.Customers.Where(c => ids.Contains(c.ExternalId!)).ToDictionaryAsync(c => c.ExternalId!, StringComparer.Ordinal, ct);
+        foreach (var (id, line) in byId.Where(x => !found.ContainsKey(x.Key)))
+        {
+            // The file names the customer only by id: the name shows that id until someone enters the real one.
+            var customer = new Customer
+            {
+                ExternalId = id, Kind = CustomerKind.Person, LastName = "#" + id, Status = LifecycleStatus.Customer, CreatedAt = now, UpdatedAt = now,
+                Addresses = ImportValues.Country(line.Country) is { } country ? [new PostalAddress { Country = country }] : [],
+            };
+            customer.RefreshDerivedFields();
+            db.Customers.Add(customer);
+            db.CustomerSearchTerms.AddRange(customers.BuildSearchTerms(customer));
+            db.AuditEntries.Add(Audit.Entry(actor, now, CustomerService.EntityType, customer.Id, AuditActions.Created,
+                Audit.Diff(new Dictionary<string, string?>(), CustomerService.Snapshot(customer))));
+            found[id] = customer;
+        }
+        return found;
+    }
+
+    /// <summary>The batch's products by SKU, creating those not yet known from the first line that names them.</summary>
+    private async Task<Dictionary<string, Product>> ProductsAsync(KoloDb db, IEnumerable<Line> lines, DateTime now, CancellationToken ct)
+    {
+        var bySku = new Dictionary<string, Line>(StringComparer.Ordinal);
+        foreach (var l in lines) bySku.TryAdd(l.Sku, l);
+        var skus = bySku.Keys.ToList();
+        var found = await db.Products.AsNoTracking().Where(p => skus.Contains(p.Sku)).ToDictionaryAsync(p => p.Sku, StringComparer.Ordinal, ct);
+        foreach (var (sku, line) in bySku.Where(x => !found.ContainsKey(x.Key)))
+        {
+            var name = line.Description.Trim();
+            var product = new Product
+            {
+                Sku = sku, Name = name.Length == 0 ? sku : name[..Math.Min(300, name.Length)], ListPriceMinor = line.UnitMinor,
+                Currency = line.Currency, CreatedAt = now, UpdatedAt = now,
+            };
+            db.Products.Add(product);
+            db.AuditEntries.Add(Audit.Entry(actor, now, ProductService.EntityType, product.Id, AuditActions.Created, [new FieldChange("sku", null, sku)]));
+            found[sku] = product;
+        }
+        return found;
+    }
+
+    private static async Task LinkReturnsAsync(KoloDb db, List<(Order Order, List<Line> Lines)> returns, List<Order> newOrders, CancellationToken ct)
+    {
+        if (returns.Count == 0) return;
+        var customerIds = returns.Select(r => r.Order.CustomerId).Distinct().ToList();
+        var skus = returns.SelectMany(r => r.Order.Lines).Select(l => l.Sku).Distinct().ToList();
+        var orders = db.Orders.Where(o => customerIds.Contains(o.CustomerId) && o.Status != OrderStatus.Returned
+                                          && o.Status != OrderStatus.Quote && o.Status != OrderStatus.Cancelled);
+        var stored = await db.OrderLines.Where(l => skus.Contains(l.Sku))
+            .Join(orders, l => l.OrderId, o => o.Id, (l, o) => new { Line = l, o.CustomerId, o.OrderedAt })
+            .ToListAsync(ct);
+        var candidates = stored.Select(x => new Candidate(x.Line, x.CustomerId, x.OrderedAt, x.Line.OrderId))
+            .Concat(newOrders.Where(o => o.Status != OrderStatus.Returned && customerIds.Contains(o.CustomerId))
+                .SelectMany(o => o.Lines.Select(l => new Candidate(l, o.CustomerId, o.OrderedAt, o.Id))))
+            .ToLookup(c => (c.CustomerId, c.Line.Sku));
+        foreach (var (order, _) in returns.OrderBy(r => r.Order.OrderedAt))
+        {
+            foreach (var line in order.Lines.Where(l => l.ReturnOfLineId is null))
+            {
+                var match = candidates[(order.CustomerId, line.Sku)].Where(c => c.OrderedAt <= order.OrderedAt)
+                    .OrderByDescending(c => c.OrderedAt).ThenByDescending(c => c.Line.Quantity - c.Line.ReturnedQuantity).FirstOrDefault();
+                if (match is null) continue;
+                line.ReturnOfLineId = match.Line.Id;
+                match.Line.ReturnedQuantity += Math.Min(line.Quantity, Math.Max(0, match.Line.Quantity - match.Line.ReturnedQuantity));
+                order.ReturnOfOrderId ??= match.OrderId;
+            }
+        }
+    }
+}

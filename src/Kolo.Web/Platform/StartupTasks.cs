@@ -2,6 +2,8 @@ using System.Security.Cryptography;
 using Kolo.Core.Customers;
 using Kolo.Core.Data;
 using Kolo.Core.Platform;
+using Kolo.Core.Catalog;
+using Kolo.Core.Orders;
 using Kolo.Core.Timeline;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
@@ -130,5 +132,54 @@ public static class StartupTasks
                 CustomerId = ids[40 + i], Type = InteractionType.Agreement, Subject = i % 2 == 0 ? "Send a quote for the kitchen set" : "Call back about the loyalty card",
                 DueAt = now.Date.AddDays(i - 2).AddHours(15),
             });
+
+        await SeedOrdersAsync(services, ids, now);
+    }
+
+    /// <summary>A small catalogue and orders in every state, so purchases, deliveries and the start page show something.</summary>
+    private static async Task SeedOrdersAsync(IServiceProvider services, List<Guid> customerIds, DateTime now)
+    {
+        var products = services.GetRequiredService<ProductService>();
+        (string Sku, string Name, string Category, decimal Price, decimal Cost)[] catalogue =
+        [
+            ("KIT-100", "Kitchen set Oslo", "Kitchens", 48_900m, 31_000m),
+            ("SOF-210", "Sofa Lviv, three seats", "Living room", 27_500m, 16_200m),
+            ("TAB-050", "Oak dining table", "Dining", 15_400m, 9_100m),
+            ("CHR-020", "Dining chair", "Dining", 2_350m, 1_200m),
+            ("LMP-007", "Floor lamp", "Lighting", 3_100m, 1_450m),
+            ("RUG-330", "Wool rug 2×3 m", "Textiles", 6_800m, 3_900m),
+            ("SRV-DEL", "Delivery and assembly", "Services", 1_200m, 700m),
+        ];
+        foreach (var p in catalogue)
+            await products.CreateAsync(Actor.System, new ProductInput { Sku = p.Sku, Name = p.Name, Category = p.Category, ListPrice = p.Price, UnitCost = p.Cost, Currency = "UAH" });
+
+        var orders = services.GetRequiredService<OrderService>();
+        var today = DateOnly.FromDateTime(now);
+        for (var i = 0; i < 36; i++)
+        {
+            var first = catalogue[i % catalogue.Length];
+            var order = await orders.CreateAsync(Actor.System, new OrderInput
+            {
+                CustomerId = customerIds[60 + i % 40], Quote = i % 9 == 8, Currency = "UAH", Channel = i % 3 == 0 ? "web" : "store",
+                PaymentMethod = i % 2 == 0 ? "card" : "bank transfer", OrderedAt = now.AddDays(-(36 - i) * 3),
+                // Promises spread from four weeks ago to two weeks ahead: some kept, some late, some due soon.
+                PromisedDeliveryDate = today.AddDays(i - 22),
+                Lines =
+                [
+                    new OrderLineInput { Sku = first.Sku, Quantity = 1 + i % 3, Purpose = i % 4 == 0 ? "gift" : null },
+                    new OrderLineInput { Sku = "SRV-DEL", Quantity = 1 },
+                ],
+            });
+            var promised = today.AddDays(i - 22);
+            if (order.Status == OrderStatus.Quote) continue;
+            if (promised < today.AddDays(-3) && i % 5 != 0)
+                await orders.SetStatusAsync(Actor.System, order.Id, null, new StatusInput
+                {
+                    Status = OrderStatus.Delivered,
+                    At = promised.AddDays(i % 4 == 0 ? 2 : -1).ToDateTime(new TimeOnly(14, 0), DateTimeKind.Utc),
+                });
+            else if (promised >= today && i % 2 == 0)
+                await orders.SetStatusAsync(Actor.System, order.Id, null, new StatusInput { Status = OrderStatus.Shipped });
+        }
     }
 }

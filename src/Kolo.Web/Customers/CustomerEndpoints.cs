@@ -110,12 +110,7 @@ public sealed record CustomerListRequest(
     public CustomerQuery ToQuery()
     {
         var errors = new ValidationErrors();
-        LifecycleStatus? status = null;
-        if (!string.IsNullOrEmpty(Status))
-        {
-            if (Enum.TryParse<LifecycleStatus>(Status, ignoreCase: true, out var s) && !int.TryParse(Status, out _)) status = s;
-            else errors.Add("status", $"Status is one of: {string.Join(", ", Enum.GetNames<LifecycleStatus>())}.");
-        }
+        var status = QueryValues.Enum<LifecycleStatus>(Status, "status", errors);
         var from = ParseDate(CreatedFrom, "createdFrom", errors);
         var to = ParseDate(CreatedTo, "createdTo", errors);
         errors.ThrowIfAny();

@@ -109,13 +109,7 @@ public static class OrderEndpoints
         return null;
     }
 
-    internal static OrderStatus? ParseStatus(string? text, ValidationErrors errors)
-    {
-        if (string.IsNullOrEmpty(text)) return null;
-        if (Enum.TryParse<OrderStatus>(text, true, out var s) && !int.TryParse(text, out _)) return s;
-        errors.Add("status", $"Status is one of: {string.Join(", ", Enum.GetNames<OrderStatus>())}.");
-        return null;
-    }
+    internal static OrderStatus? ParseStatus(string? text, ValidationErrors errors) => QueryValues.Enum<OrderStatus>(text, "status", errors);
 }
 
 public sealed record OrderListRequest(Guid? Customer, string? Status, Guid? Owner, DateTime? From, DateTime? To, string? Q, int? Limit, string? Cursor)

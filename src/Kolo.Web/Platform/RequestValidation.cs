@@ -83,6 +83,19 @@ public static class RequestValidation
     private static string Join(string prefix, string name) => prefix.Length == 0 ? name : name.Length == 0 ? prefix : $"{prefix}.{name}";
 }
 
+/// <summary>Query-string values that are not plain strings, parsed with a 400 that names the parameter.</summary>
+public static class QueryValues
+{
+    /// <summary>An enum by name, any case; null when absent. Numbers are refused: the API speaks names.</summary>
+    public static T? Enum<T>(string? text, string field, ValidationErrors errors, string? label = null) where T : struct, System.Enum
+    {
+        if (string.IsNullOrEmpty(text)) return null;
+        if (System.Enum.TryParse<T>(text, ignoreCase: true, out var value) && !int.TryParse(text, out _)) return value;
+        errors.Add(field, $"{label ?? char.ToUpperInvariant(field[0]) + field[1..]} is one of: {string.Join(", ", System.Enum.GetNames<T>())}.");
+        return null;
+    }
+}
+
 /// <summary>Concurrency tokens as strong ETags: <c>"&lt;guid&gt;"</c>.</summary>
 public static class ETags
 {

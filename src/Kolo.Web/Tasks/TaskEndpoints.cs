@@ -21,12 +21,7 @@ public static class TaskEndpoints
                 Guid? assigneeId = null;
                 if (assignee == "me") assigneeId = actor.UserId;
                 else if (!string.IsNullOrEmpty(assignee)) { if (Guid.TryParse(assignee, out var a)) assigneeId = a; else errors.Add("assignee", "Use a user id or 'me'."); }
-                TaskItemStatus? parsedStatus = null;
-                if (!string.IsNullOrEmpty(status))
-                {
-                    if (Enum.TryParse<TaskItemStatus>(status, true, out var s) && !int.TryParse(status, out _)) parsedStatus = s;
-                    else errors.Add("status", $"Status is one of: {string.Join(", ", Enum.GetNames<TaskItemStatus>())}.");
-                }
+                var parsedStatus = QueryValues.Enum<TaskItemStatus>(status, "status", errors);
                 if (sort is not (null or "" or "dueAt" or "-completedAt")) errors.Add("sort", "Sort is dueAt (the default) or -completedAt.");
                 errors.ThrowIfAny();
                 return Results.Ok(await tasks.ListAsync(actor, new TaskQuery

@@ -18,12 +18,7 @@ public static class TimelineEndpoints
         app.MapGet("/api/v1/customers/{id:guid}/timeline", async (Guid id, string? kind, string? channel, int? limit, string? cursor, HttpContext http, TimelineService timeline) =>
             {
                 var errors = new ValidationErrors();
-                ContactChannel? parsedChannel = null;
-                if (!string.IsNullOrEmpty(channel))
-                {
-                    if (Enum.TryParse<ContactChannel>(channel, true, out var c) && !int.TryParse(channel, out _)) parsedChannel = c;
-                    else errors.Add("channel", $"Channel is one of: {string.Join(", ", Enum.GetNames<ContactChannel>())}.");
-                }
+                var parsedChannel = QueryValues.Enum<ContactChannel>(channel, "channel", errors);
                 errors.ThrowIfAny();
                 var kinds = (kind ?? "").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
                 var page = await timeline.GetAsync(http.User.ToActor(), id,

@@ -125,6 +125,7 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         db.ChangeTracker.AutoDetectChangesEnabled = false;
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
         var result = new BatchResult { Rows = rows.Count };
         if (rows.Count > 0)
         {
@@ -132,6 +133,8 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
             db.ChangeTracker.DetectChanges();
             // A dry run counts what would happen and keeps the rejects, but writes no records.
             if (job.DryRun) db.ChangeTracker.Clear();
+            // New records go in bulk; SaveChanges below writes the changed ones and the job's counters.
+            else await BulkInsert.WriteAddedAsync(db, ct);
         }
         var now = clock.GetUtcNow().UtcDateTime;
         job.Rows += result.Rows;
@@ -156,6 +159,7 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
                      nameof(ImportJob.Status), nameof(ImportJob.FinishedAt) })
             entry.Property(p).IsModified = true;
         await db.SaveChangesAsync(ct);
+        await tx.CommitAsync(ct);
     }
 
     private async Task<Actor> ActorOfAsync(Guid? userId, CancellationToken ct)

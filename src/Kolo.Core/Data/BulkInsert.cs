@@ -1,0 +1,200 @@
+using System.Collections;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.ChangeTracking;
+using Microsoft.EntityFrameworkCore.Metadata;
+using Microsoft.EntityFrameworkCore.Storage;
+using Npgsql;
+
+namespace Kolo.Core.Data;
+
+/// <summary>
+/// Writes the context's added entities in bulk — binary COPY on PostgreSQL, one prepared INSERT per table on SQLite —
+/// instead of SaveChanges' statement per row, then marks them unchanged so a following SaveChanges writes only the
+/// rest. Columns, value conversions and JSON columns come from the EF model, so the rows are exactly what EF would
+/// have written (a test compares them). Must run inside the caller's transaction: a failure leaves nothing behind.
+/// </summary>
+public static class BulkInsert
+{
+    public static async Task WriteAddedAsync(KoloDb db, CancellationToken ct = default)
+    {
+        if (db.Database.CurrentTransaction is null) throw new InvalidOperationException("Bulk inserts run inside a transaction.");
+        db.ChangeTracker.DetectChanges();
+        var byType = db.ChangeTracker.Entries()
+            .Where(e => e.State == EntityState.Added && !e.Metadata.IsOwned())
+            .GroupBy(e => e.Metadata)
+            .ToDictionary(g => g.Key, g => g.ToList());
+        if (byType.Count == 0) return;
+        // A return's line may point at a line of the same batch: SQLite checks foreign keys at commit, as PostgreSQL
+        // does at the end of each COPY.
+        if (db.Database.IsSqlite()) await db.Database.ExecuteSqlRawAsync("PRAGMA defer_foreign_keys = ON", ct);
+        foreach (var type in PrincipalsFirst(byType.Keys))
+        {
+            var table = Table.For(type);
+            var entries = byType[type];
+            if (db.Database.IsNpgsql()) await CopyAsync((NpgsqlConnection)db.Database.GetDbConnection(), table, entries, ct);
+            else await InsertAsync(db, table, entries, ct);
+        }
+        foreach (var entries in byType.Values)
+            foreach (var entry in entries) MarkWritten(entry);
+    }
+
+    private static void MarkWritten(EntityEntry entry)
+    {
+        foreach (var navigation in entry.Navigations)
+        {
+            if (navigation.Metadata is not INavigation { TargetEntityType: var target } || !target.IsMappedToJson()) continue;
+            foreach (var owned in Items(navigation.CurrentValue))
+            {
+                // The JSON items' ordinals are EF's temporary keys; they are stored now, as SaveChanges would make them.
+                var ownedEntry = entry.Context.Entry(owned);
+                foreach (var p in ownedEntry.Properties.Where(p => p.IsTemporary)) p.IsTemporary = false;
+                ownedEntry.State = EntityState.Unchanged;
+            }
+        }
+        entry.State = EntityState.Unchanged;
+    }
+
+    /// <summary>Entity types ordered so a table is written before the tables whose foreign keys point at it.</summary>
+    private static List<IEntityType> PrincipalsFirst(IEnumerable<IEntityType> types)
+    {
+        var pending = types.ToList();
+        var ordered = new List<IEntityType>();
+        while (pending.Count > 0)
+        {
+            var next = pending.FirstOrDefault(t => !t.GetForeignKeys().Any(fk =>
+                           fk.PrincipalEntityType != t && pending.Contains(fk.PrincipalEntityType)))
+                       ?? throw new InvalidOperationException("Foreign keys form a cycle: " + string.Join(", ", pending.Select(t => t.ShortName())));
+            ordered.Add(next);
+            pending.Remove(next);
+        }
+        return ordered;
+    }
+
+    private static async Task CopyAsync(NpgsqlConnection connection, Table table, List<EntityEntry> entries, CancellationToken ct)
+    {
+        var columns = string.Join(", ", table.Columns.Select(c => Quote(c.Name)));
+        await using var writer = await connection.BeginBinaryImportAsync($"COPY {Quote(table.Name)} ({columns}) FROM STDIN (FORMAT BINARY)", ct);
+        foreach (var entry in entries)
+        {
+            await writer.StartRowAsync(ct);
+            foreach (var column in table.Columns)
+            {
+                var value = column.ProviderValue(entry);
+                if (value is null) await writer.WriteNullAsync(ct);
+                else await writer.WriteAsync(value, column.PostgresType, ct);
+            }
+        }
+        await writer.CompleteAsync(ct);
+    }
+
+    private static async Task InsertAsync(KoloDb db, Table table, List<EntityEntry> entries, CancellationToken ct)
+    {
+        var connection = (SqliteConnection)db.Database.GetDbConnection();
+        await using var command = connection.CreateCommand();
+        command.Transaction = (SqliteTransaction)db.Database.CurrentTransaction!.GetDbTransaction();
+        command.CommandText = $"INSERT INTO {Quote(table.Name)} ({string.Join(", ", table.Columns.Select(c => Quote(c.Name)))}) " +
+                              $"VALUES ({string.Join(", ", table.Columns.Select((_, i) => "@p" + i))})";
+        // The type mappings make the parameters as EF would (Guid and DateTime as text, enums converted); later rows only change values.
+        var parameters = table.Columns.Select((c, i) => c.Mapping.CreateParameter(command, "@p" + i, null)).ToArray();
+        command.Parameters.AddRange(parameters);
+        await command.PrepareAsync(ct);
+        foreach (var entry in entries)
+        {
+            for (var i = 0; i < parameters.Length; i++) parameters[i].Value = table.Columns[i].ProviderValue(entry) ?? DBNull.Value;
+            await command.ExecuteNonQueryAsync(ct);
+        }
+    }
+
+    private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    private static IEnumerable<object> Items(object? collection) => collection switch
+    {
+        null => [],
+        IEnumerable items => items.Cast<object>(),
+        _ => [collection],
+    };
+
+    private sealed record Table(string Name, List<Column> Columns)
+    {
+        private static readonly Dictionary<IEntityType, Table> Cache = [];
+
+        public static Table For(IEntityType type)
+        {
+            lock (Cache)
+            {
+                if (Cache.TryGetValue(type, out var cached)) return cached;
+                var name = type.GetTableName() ?? throw new InvalidOperationException($"{type.ShortName()} has no table.");
+                var store = StoreObjectIdentifier.Table(name, type.GetSchema());
+                var columns = new List<Column>();
+                foreach (var property in type.GetProperties())
+                {
+                    if (property.GetColumnName(store) is not { } column) continue;
+                    if (property.ValueGenerated != ValueGenerated.Never && property.GetDefaultValueSql() is not null)
+                        throw new NotSupportedException($"{type.ShortName()}.{property.Name} is generated by the database.");
+                    columns.Add(new Column(column, property, null, property.GetRelationalTypeMapping()));
+                }
+                foreach (var navigation in type.GetNavigations().Where(n => n.TargetEntityType.IsMappedToJson()))
+                {
+                    var target = navigation.TargetEntityType;
+                    var mapping = type.Model.GetRelationalModel().FindTable(name, type.GetSchema())!
+                        .FindColumn(target.GetContainerColumnName()!)!.StoreTypeMapping;
+                    columns.Add(new Column(target.GetContainerColumnName()!, null, navigation, mapping));
+                }
+                return Cache[type] = new Table(name, columns);
+            }
+        }
+    }
+
+    private sealed record Column(string Name, IProperty? Property, INavigation? Json, RelationalTypeMapping Mapping)
+    {
+        /// <summary>The store type without length or precision, as Npgsql's binary writer names types.</summary>
+        public string PostgresType { get; } = Mapping.StoreType.Split('(')[0];
+
+        public object? ProviderValue(EntityEntry entry)
+        {
+            if (Json is not null) return JsonOf(Json, entry.Navigation(Json.Name).CurrentValue);
+            var value = entry.Property(Property!.Name).CurrentValue;
+            return value is not null && Mapping.Converter is { } c ? c.ConvertToProvider(value) : value;
+        }
+    }
+
+    /// <summary>An owned collection or object mapped to a JSON column, written as EF writes it (property names and value writers from the model).</summary>
+    private static string? JsonOf(INavigation navigation, object? value)
+    {
+        if (value is null) return null;
+        using var buffer = new MemoryStream();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            if (navigation.IsCollection)
+            {
+                writer.WriteStartArray();
+                foreach (var item in Items(value)) WriteObject(writer, navigation.TargetEntityType, item);
+                writer.WriteEndArray();
+            }
+            else WriteObject(writer, navigation.TargetEntityType, value);
+        }
+        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+    }
+
+    private static void WriteObject(Utf8JsonWriter writer, IEntityType type, object item)
+    {
+        writer.WriteStartObject();
+        foreach (var property in type.GetProperties())
+        {
+            if (property.GetJsonPropertyName() is not { } name) continue; // keys and ordinals are not stored
+            var value = property.GetGetter().GetClrValueUsingContainingEntity(item);
+            if (value is null) { writer.WriteNull(name); continue; }
+            writer.WritePropertyName(name);
+            var mapping = property.GetTypeMapping();
+            var json = property.GetJsonValueReaderWriter() ?? mapping.JsonValueReaderWriter
+                       ?? throw new NotSupportedException($"{type.ShortName()}.{property.Name} has no JSON writer.");
+            json.ToJson(writer, mapping.Converter is { } c && json.ValueType != value.GetType() ? c.ConvertToProvider(value)! : value);
+        }
+        foreach (var nested in type.GetNavigations())
+            throw new NotSupportedException($"Nested JSON navigation {type.ShortName()}.{nested.Name} is not supported.");
+        writer.WriteEndObject();
+    }
+}

@@ -62,6 +62,10 @@ public abstract class BulkInsertTests(KoloAppFixture fx) : ApiTestBase(fx)
         db.CustomerSearchTerms.AddRange(r.Terms);
     }
 
+    /// <summary>Children before parents, to show the writer orders tables by their foreign keys.</summary>
+    private static List<object> RecordList((Customer Customer, Product Product, Order Order, AuditEntry Audit, List<CustomerSearchTerm> Terms) r) =>
+        [.. r.Order.Lines, r.Order, .. r.Terms, r.Audit, r.Product, r.Customer];
+
     [Fact]
     public async Task Bulk_written_rows_equal_the_rows_SaveChanges_writes()
     {
@@ -76,10 +80,7 @@ public abstract class BulkInsertTests(KoloAppFixture fx) : ApiTestBase(fx)
         await using (var db = await Factory.CreateDbContextAsync())
         {
             await using var tx = await db.Database.BeginTransactionAsync();
-            AddAll(db, viaBulk);
-            await BulkInsert.WriteAddedAsync(db);
-            Assert.All(db.ChangeTracker.Entries(), e => Assert.Equal(EntityState.Unchanged, e.State));
-            Assert.Equal(0, await db.SaveChangesAsync()); // nothing left for SaveChanges to write
+            await BulkInsert.WriteAsync(db, RecordList(viaBulk));
             await tx.CommitAsync();
         }
 
@@ -124,8 +125,7 @@ public abstract class BulkInsertTests(KoloAppFixture fx) : ApiTestBase(fx)
         await using (var db = await Factory.CreateDbContextAsync())
         {
             await using var tx = await db.Database.BeginTransactionAsync();
-            AddAll(db, clash);
-            await Assert.ThrowsAnyAsync<DbException>(() => BulkInsert.WriteAddedAsync(db));
+            await Assert.ThrowsAnyAsync<DbException>(() => BulkInsert.WriteAsync(db, RecordList(clash)));
         }
         await using var read = await Factory.CreateDbContextAsync();
         Assert.False(await read.Customers.AnyAsync(c => c.Id == clash.Customer.Id));

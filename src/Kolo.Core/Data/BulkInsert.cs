@@ -3,7 +3,6 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.ChangeTracking;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
@@ -11,50 +10,29 @@ using Npgsql;
 namespace Kolo.Core.Data;
 
 /// <summary>
-/// Writes the context's added entities in bulk — binary COPY on PostgreSQL, one prepared INSERT per table on SQLite —
-/// instead of SaveChanges' statement per row, then marks them unchanged so a following SaveChanges writes only the
-/// rest. Columns, value conversions and JSON columns come from the EF model, so the rows are exactly what EF would
-/// have written (a test compares them). Must run inside the caller's transaction: a failure leaves nothing behind.
+/// Inserts new records in bulk — binary COPY on PostgreSQL, one prepared INSERT per table on SQLite — instead of
+/// SaveChanges' tracked statement per row. Columns, value conversions and JSON columns come from the EF model, so the
+/// rows are exactly what EF would have written (a test compares them). The records are not tracked: give every
+/// row to write (an order and its lines). Runs inside the caller's transaction, so a failure leaves nothing behind.
 /// </summary>
 public static class BulkInsert
 {
-    public static async Task WriteAddedAsync(KoloDb db, CancellationToken ct = default)
+    public static async Task WriteAsync(KoloDb db, IReadOnlyCollection<object> records, CancellationToken ct = default)
     {
+        if (records.Count == 0) return;
         if (db.Database.CurrentTransaction is null) throw new InvalidOperationException("Bulk inserts run inside a transaction.");
-        db.ChangeTracker.DetectChanges();
-        var byType = db.ChangeTracker.Entries()
-            .Where(e => e.State == EntityState.Added && !e.Metadata.IsOwned())
-            .GroupBy(e => e.Metadata)
+        var byType = records.GroupBy(r => db.Model.FindEntityType(r.GetType())
+                                          ?? throw new InvalidOperationException($"{r.GetType().Name} is not an entity."))
             .ToDictionary(g => g.Key, g => g.ToList());
-        if (byType.Count == 0) return;
         // A return's line may point at a line of the same batch: SQLite checks foreign keys at commit, as PostgreSQL
         // does at the end of each COPY.
         if (db.Database.IsSqlite()) await db.Database.ExecuteSqlRawAsync("PRAGMA defer_foreign_keys = ON", ct);
         foreach (var type in PrincipalsFirst(byType.Keys))
         {
             var table = Table.For(type);
-            var entries = byType[type];
-            if (db.Database.IsNpgsql()) await CopyAsync((NpgsqlConnection)db.Database.GetDbConnection(), table, entries, ct);
-            else await InsertAsync(db, table, entries, ct);
+            if (db.Database.IsNpgsql()) await CopyAsync((NpgsqlConnection)db.Database.GetDbConnection(), table, byType[type], ct);
+            else await InsertAsync(db, table, byType[type], ct);
         }
-        foreach (var entries in byType.Values)
-            foreach (var entry in entries) MarkWritten(entry);
-    }
-
-    private static void MarkWritten(EntityEntry entry)
-    {
-        foreach (var navigation in entry.Navigations)
-        {
-            if (navigation.Metadata is not INavigation { TargetEntityType: var target } || !target.IsMappedToJson()) continue;
-            foreach (var owned in Items(navigation.CurrentValue))
-            {
-                // The JSON items' ordinals are EF's temporary keys; they are stored now, as SaveChanges would make them.
-                var ownedEntry = entry.Context.Entry(owned);
-                foreach (var p in ownedEntry.Properties.Where(p => p.IsTemporary)) p.IsTemporary = false;
-                ownedEntry.State = EntityState.Unchanged;
-            }
-        }
-        entry.State = EntityState.Unchanged;
     }
 
     /// <summary>Entity types ordered so a table is written before the tables whose foreign keys point at it.</summary>
@@ -73,24 +51,26 @@ public static class BulkInsert
         return ordered;
     }
 
-    private static async Task CopyAsync(NpgsqlConnection connection, Table table, List<EntityEntry> entries, CancellationToken ct)
+    private static async Task CopyAsync(NpgsqlConnection connection, Table table, List<object> entries, CancellationToken ct)
     {
         var columns = string.Join(", ", table.Columns.Select(c => Quote(c.Name)));
         await using var writer = await connection.BeginBinaryImportAsync($"COPY {Quote(table.Name)} ({columns}) FROM STDIN (FORMAT BINARY)", ct);
+        // The synchronous writes only fill Npgsql's buffer (flushing when full); per-value async calls cost more than the copy.
         foreach (var entry in entries)
         {
-            await writer.StartRowAsync(ct);
+            ct.ThrowIfCancellationRequested();
+            writer.StartRow();
             foreach (var column in table.Columns)
             {
                 var value = column.ProviderValue(entry);
-                if (value is null) await writer.WriteNullAsync(ct);
-                else await writer.WriteAsync(value, column.PostgresType, ct);
+                if (value is null) writer.WriteNull();
+                else writer.Write(value, column.PostgresType);
             }
         }
         await writer.CompleteAsync(ct);
     }
 
-    private static async Task InsertAsync(KoloDb db, Table table, List<EntityEntry> entries, CancellationToken ct)
+    private static async Task InsertAsync(KoloDb db, Table table, List<object> entries, CancellationToken ct)
     {
         var connection = (SqliteConnection)db.Database.GetDbConnection();
         await using var command = connection.CreateCommand();
@@ -132,6 +112,7 @@ public static class BulkInsert
                 foreach (var property in type.GetProperties())
                 {
                     if (property.GetColumnName(store) is not { } column) continue;
+                    if (property.IsShadowProperty()) throw new NotSupportedException($"{type.ShortName()}.{property.Name} is a shadow property.");
                     if (property.ValueGenerated != ValueGenerated.Never && property.GetDefaultValueSql() is not null)
                         throw new NotSupportedException($"{type.ShortName()}.{property.Name} is generated by the database.");
                     columns.Add(new Column(column, property, null, property.GetRelationalTypeMapping()));
@@ -153,10 +134,10 @@ public static class BulkInsert
         /// <summary>The store type without length or precision, as Npgsql's binary writer names types.</summary>
         public string PostgresType { get; } = Mapping.StoreType.Split('(')[0];
 
-        public object? ProviderValue(EntityEntry entry)
+        public object? ProviderValue(object entity)
         {
-            if (Json is not null) return JsonOf(Json, entry.Navigation(Json.Name).CurrentValue);
-            var value = entry.Property(Property!.Name).CurrentValue;
+            if (Json is not null) return JsonOf(Json, Json.GetGetter().GetClrValueUsingContainingEntity(entity));
+            var value = Property!.GetGetter().GetClrValueUsingContainingEntity(entity);
             return value is not null && Mapping.Converter is { } c ? c.ConvertToProvider(value) : value;
         }
     }

@@ -51,9 +51,9 @@ internal sealed class CustomerBatch(ColumnMap map, Actor actor, TimeProvider clo
                         throw new RowRejectedException("A person needs a first or last name.");
                     if (customer.Kind == CustomerKind.Company && customer.CompanyName is null)
                         throw new RowRejectedException("A company needs companyName.");
-                    db.Customers.Add(customer);
-                    db.CustomerSearchTerms.AddRange(customers.BuildSearchTerms(customer));
-                    db.AuditEntries.Add(Audit.Entry(actor, now, CustomerService.EntityType, customer.Id, AuditActions.Created,
+                    result.NewRecords.Add(customer);
+                    result.NewRecords.AddRange(customers.BuildSearchTerms(customer));
+                    result.NewRecords.Add(Audit.Entry(actor, now, CustomerService.EntityType, customer.Id, AuditActions.Created,
                         Audit.Diff(new Dictionary<string, string?>(), CustomerService.Snapshot(customer))));
                     existing[id] = customer;
                     result.Created++;

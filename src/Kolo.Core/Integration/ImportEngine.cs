@@ -14,6 +14,12 @@ public sealed class BatchResult
     public int Updated { get; set; }
     public int Unchanged { get; set; }
 
+    /// <summary>Records to insert (customers, their search terms, orders and their lines, audit entries): written in bulk, untracked.</summary>
+    public List<object> NewRecords { get; } = [];
+
+    /// <summary>Set-based updates to run after the inserts (not in a dry run), e.g. customers promoted by their first order.</summary>
+    public List<Func<KoloDb, CancellationToken, Task>> Updates { get; } = [];
+
     public void Reject(ImportRow row, string reason) =>
         Rejects.Add(new ImportReject { Line = row.Line, Reason = Cut(reason, 500), Raw = Cut(row.Raw, 4000) });
 
@@ -51,7 +57,7 @@ internal abstract class BatchProcessor(ColumnMap map)
 public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvider clock, PhoneNormalizer phones, CustomerService customers)
 {
     /// <summary>Rows per batch; a batch ends at an order boundary, so it may run a little over.</summary>
-    public int BatchRows { get; set; } = 4000;
+    public int BatchRows { get; set; } = 10_000;
 
     /// <summary>Processes the job. <paramref name="afterBatch"/> sees the job after each commit (progress, tests).</summary>
     public async Task RunAsync(Guid jobId, string path, Action<ImportJob>? afterBatch = null, CancellationToken ct = default)
@@ -134,7 +140,11 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
             // A dry run counts what would happen and keeps the rejects, but writes no records.
             if (job.DryRun) db.ChangeTracker.Clear();
             // New records go in bulk; SaveChanges below writes the changed ones and the job's counters.
-            else await BulkInsert.WriteAddedAsync(db, ct);
+            else
+            {
+                await BulkInsert.WriteAsync(db, result.NewRecords, ct);
+                foreach (var update in result.Updates) await update(db, ct);
+            }
         }
         var now = clock.GetUtcNow().UtcDateTime;
         job.Rows += result.Rows;

@@ -20,6 +20,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
     // Orders this job created in an earlier batch: a later row of theirs (a file not sorted by order) is added to them.
     // After a takeover the set starts empty, so an order created since the job started counts as the job's own too.
     private readonly HashSet<string> _createdThisRun = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Product> _products = new(StringComparer.Ordinal);
 
     public override bool GroupsRows => true;
 
@@ -69,12 +70,13 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         }
         if (groups.Count == 0) return;
 
-        var customerMap = await CustomersAsync(db, groups.Values.Select(g => g[0]), now, ct);
-        var productMap = await ProductsAsync(db, groups.Values.SelectMany(g => g), now, ct);
+        var customerMap = await CustomersAsync(db, groups.Values.Select(g => g[0]), result, now, ct);
+        var productMap = await ProductsAsync(db, groups.Values.SelectMany(g => g), result, now, ct);
         var appendIds = appendTo.Values.ToList();
         var appended = await db.Orders.Include(o => o.Lines).Where(o => appendIds.Contains(o.Id)).ToDictionaryAsync(o => o.ExternalId!, StringComparer.Ordinal, ct);
 
         var returns = new List<(Order Order, List<Line> Lines)>();
+        var promoted = new List<Guid>();
         var newOrders = new List<Order>();
         foreach (var (key, lines) in groups)
         {
@@ -113,15 +115,26 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
                 if (appended.ContainsKey(key)) db.OrderLines.Add(orderLine);
             }
             if (isReturn) returns.Add((order, lines));
-            else if (customer.Status != LifecycleStatus.Customer) OrderService.PromoteToCustomer(db, actor, customer, now);
+            else if (OrderService.Promote(actor, customer, now) is { } promotion)
+            {
+                result.NewRecords.Add(promotion);
+                promoted.Add(customer.Id);
+            }
         }
 
+        if (promoted.Count > 0)
+        {
+            var version = Guid.NewGuid();
+            result.Updates.Add((target, token) => target.Customers.Where(c => promoted.Contains(c.Id)).ExecuteUpdateAsync(s => s
+                .SetProperty(c => c.Status, LifecycleStatus.Customer).SetProperty(c => c.UpdatedAt, now).SetProperty(c => c.Version, version), token));
+        }
         await LinkReturnsAsync(db, returns, newOrders, ct);
         foreach (var order in newOrders)
         {
             OrderTotals.Apply(order);
-            db.Orders.Add(order);
-            db.AuditEntries.Add(Audit.Entry(actor, now, OrderService.EntityType, order.Id, AuditActions.Created,
+            result.NewRecords.Add(order);
+            result.NewRecords.AddRange(order.Lines);
+            result.NewRecords.Add(Audit.Entry(actor, now, OrderService.EntityType, order.Id, AuditActions.Created,
                 [new FieldChange("number", null, order.Number), new FieldChange("status", null, order.Status.ToString()),
                  new FieldChange("total", null, Money.FromMinor(order.TotalMinor, order.Currency).ToString(System.Globalization.CultureInfo.InvariantCulture)),
                  new FieldChange("source", null, "import")]));
@@ -179,12 +192,15 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
     private static string? Cut(string? text) => text is { Length: > 40 } ? text[..40] : text;
 
     /// <summary>The customers of the batch's orders by external id, creating those not yet known.</summary>
-    private async Task<Dictionary<string, Customer>> CustomersAsync(KoloDb db, IEnumerable<Line> firstLines, DateTime now, CancellationToken ct)
+    private async Task<Dictionary<string, Customer>> CustomersAsync(KoloDb db, IEnumerable<Line> firstLines, BatchResult result, DateTime now, CancellationToken ct)
     {
         var byId = new Dictionary<string, Line>(StringComparer.Ordinal);
         foreach (var l in firstLines) byId.TryAdd(l.Customer, l);
         var ids = byId.Keys.ToList();
-        var found = await db.Customers.Where(c => ids.Contains(c.ExternalId!)).ToDictionaryAsync(c => c.ExternalId!, StringComparer.Ordinal, ct);
+        // Untracked: the only change to them, the first order's promotion, is one set-based update.
+        var found = await db.Customers.AsNoTracking().Where(c => ids.Contains(c.ExternalId!))
+            .Select(c => new Customer { Id = c.Id, ExternalId = c.ExternalId, OwnerId = c.OwnerId, Status = c.Status })
+            .ToDictionaryAsync(c => c.ExternalId!, StringComparer.Ordinal, ct);
         foreach (var (id, line) in byId.Where(x => !found.ContainsKey(x.Key)))
         {
             // The file names the customer only by id: the name shows that id until someone enters the real one.
@@ -194,9 +210,9 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
                 Addresses = ImportValues.Country(line.Country) is { } country ? [new PostalAddress { Country = country }] : [],
             };
             customer.RefreshDerivedFields();
-            db.Customers.Add(customer);
-            db.CustomerSearchTerms.AddRange(customers.BuildSearchTerms(customer));
-            db.AuditEntries.Add(Audit.Entry(actor, now, CustomerService.EntityType, customer.Id, AuditActions.Created,
+            result.NewRecords.Add(customer);
+            result.NewRecords.AddRange(customers.BuildSearchTerms(customer));
+            result.NewRecords.Add(Audit.Entry(actor, now, CustomerService.EntityType, customer.Id, AuditActions.Created,
                 Audit.Diff(new Dictionary<string, string?>(), CustomerService.Snapshot(customer))));
             found[id] = customer;
         }
@@ -204,13 +220,16 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
     }
 
     /// <summary>The batch's products by SKU, creating those not yet known from the first line that names them.</summary>
-    private async Task<Dictionary<string, Product>> ProductsAsync(KoloDb db, IEnumerable<Line> lines, DateTime now, CancellationToken ct)
+    private async Task<Dictionary<string, Product>> ProductsAsync(KoloDb db, IEnumerable<Line> lines, BatchResult result, DateTime now, CancellationToken ct)
     {
         var bySku = new Dictionary<string, Line>(StringComparer.Ordinal);
         foreach (var l in lines) bySku.TryAdd(l.Sku, l);
-        var skus = bySku.Keys.ToList();
-        var found = await db.Products.AsNoTracking().Where(p => skus.Contains(p.Sku)).ToDictionaryAsync(p => p.Sku, StringComparer.Ordinal, ct);
-        foreach (var (sku, line) in bySku.Where(x => !found.ContainsKey(x.Key)))
+        // Products are looked up once per job: every batch of a large file names mostly the same ones.
+        var skus = bySku.Keys.Where(sku => !_products.ContainsKey(sku)).ToList();
+        if (skus.Count > 0)
+            foreach (var p in await db.Products.AsNoTracking().Where(p => skus.Contains(p.Sku)).ToListAsync(ct))
+                _products[p.Sku] = p;
+        foreach (var (sku, line) in bySku.Where(x => !_products.ContainsKey(x.Key)))
         {
             var name = line.Description.Trim();
             var product = new Product
@@ -218,11 +237,11 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
                 Sku = sku, Name = name.Length == 0 ? sku : name[..Math.Min(300, name.Length)], ListPriceMinor = line.UnitMinor,
                 Currency = line.Currency, CreatedAt = now, UpdatedAt = now,
             };
-            db.Products.Add(product);
-            db.AuditEntries.Add(Audit.Entry(actor, now, ProductService.EntityType, product.Id, AuditActions.Created, [new FieldChange("sku", null, sku)]));
-            found[sku] = product;
+            result.NewRecords.Add(product);
+            result.NewRecords.Add(Audit.Entry(actor, now, ProductService.EntityType, product.Id, AuditActions.Created, [new FieldChange("sku", null, sku)]));
+            _products[sku] = product;
         }
-        return found;
+        return _products;
     }
 
     private static async Task LinkReturnsAsync(KoloDb db, List<(Order Order, List<Line> Lines)> returns, List<Order> newOrders, CancellationToken ct)

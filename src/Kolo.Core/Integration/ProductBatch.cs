@@ -45,9 +45,9 @@ internal sealed class ProductBatch(ColumnMap map, Actor actor, TimeProvider cloc
                 var changes = Audit.Diff(isNew ? new Dictionary<string, string?>() : before, Snapshot(product));
                 if (isNew)
                 {
-                    db.Products.Add(product);
+                    result.NewRecords.Add(product);
                     existing[sku] = product;
-                    db.AuditEntries.Add(Audit.Entry(actor, now, ProductService.EntityType, product.Id, AuditActions.Created, changes));
+                    result.NewRecords.Add(Audit.Entry(actor, now, ProductService.EntityType, product.Id, AuditActions.Created, changes));
                     result.Created++;
                 }
                 else if (changes.Count > 0)

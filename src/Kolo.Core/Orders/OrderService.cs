@@ -360,12 +360,19 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
     /// <summary>A prospect, lead or lapsed customer who buys is a customer.</summary>
     internal static void PromoteToCustomer(KoloDb db, Actor actor, Customer customer, DateTime now)
     {
-        if (customer.Status == LifecycleStatus.Customer) return;
-        db.AuditEntries.Add(Audit.Entry(actor, now, CustomerService.EntityType, customer.Id, AuditActions.Updated,
-            [new FieldChange(CustomerFields.Status, customer.Status.ToString(), nameof(LifecycleStatus.Customer))]));
+        if (Promote(actor, customer, now) is { } audit) db.AuditEntries.Add(audit);
+    }
+
+    /// <summary>Makes the customer a customer (first order); returns the audit entry to store, or null when it already was one.</summary>
+    internal static AuditEntry? Promote(Actor actor, Customer customer, DateTime now)
+    {
+        if (customer.Status == LifecycleStatus.Customer) return null;
+        var audit = Audit.Entry(actor, now, CustomerService.EntityType, customer.Id, AuditActions.Updated,
+            [new FieldChange(CustomerFields.Status, customer.Status.ToString(), nameof(LifecycleStatus.Customer))]);
         customer.Status = LifecycleStatus.Customer;
         customer.UpdatedAt = now;
         customer.Version = Guid.NewGuid();
+        return audit;
     }
 
     private async Task<List<OrderLine>> BuildLinesAsync(KoloDb db, List<OrderLineInput> inputs, string currency, ValidationErrors errors, CancellationToken ct)

@@ -35,11 +35,38 @@ public static partial class Runner
             """;
     }
 
+    /// <summary>
+    /// Keys, indexes and foreign keys equivalent to what Kolo keeps on the same data (customers by external id, name,
+    /// status, city, birth date, e-mail and phone; order lines by order, customer and time, product), created before
+    /// the load as Kolo's are, so the "keyed" raw load shows what the database itself needs to index the rows.
+    /// </summary>
+    private static string RawKeysSql() => """
+        ALTER TABLE raw_customers ADD PRIMARY KEY (external_id);
+        CREATE INDEX raw_customers_name ON raw_customers (last_name, first_name);
+        CREATE INDEX raw_customers_status ON raw_customers (status, last_name);
+        CREATE INDEX raw_customers_city ON raw_customers (city, last_name);
+        CREATE INDEX raw_customers_birth ON raw_customers (birth_date);
+        CREATE INDEX raw_customers_email ON raw_customers (email);
+        CREATE INDEX raw_customers_phone ON raw_customers (phone);
+        ALTER TABLE raw_order_lines ADD FOREIGN KEY (customer_id) REFERENCES raw_customers (external_id);
+        CREATE INDEX raw_order_lines_order ON raw_order_lines (order_number);
+        CREATE INDEX raw_order_lines_customer ON raw_order_lines (customer_id, ordered_at);
+        CREATE INDEX raw_order_lines_time ON raw_order_lines (ordered_at);
+        CREATE INDEX raw_order_lines_sku ON raw_order_lines (sku);
+        """;
+
+    /// <summary>SQLite cannot add keys to a table: the keyed tables are declared with them.</summary>
+    private static string SqliteKeyedTablesSql() => RawTablesSql(DatabaseProvider.Sqlite)
+        .Replace("external_id varchar(100),", "external_id varchar(100) PRIMARY KEY,", StringComparison.Ordinal)
+        .Replace("customer_id varchar(100),", "customer_id varchar(100) REFERENCES raw_customers (external_id),", StringComparison.Ordinal)
+        + "\n" + string.Join("\n", RawKeysSql().Split('\n').Where(l => l.StartsWith("CREATE INDEX", StringComparison.Ordinal)));
+
     private sealed class Step(string name, long rows)
     {
         public string Name { get; } = name;
         public long Rows { get; set; } = rows;
         public double? Raw { get; set; }
+        public double? RawKeyed { get; set; }
         public double? Kolo { get; set; }
         public string Note { get; set; } = "";
     }
@@ -87,6 +114,10 @@ public static partial class Runner
                     exports.AddRange([outC, outL]);
                     steps[2].Raw = await TimedAsync("COPY raw_customers TO STDOUT", () => PgCopyOutAsync(c, "raw_customers", outC));
                     steps[3].Raw = await TimedAsync("COPY raw_order_lines TO STDOUT", () => PgCopyOutAsync(c, "raw_order_lines", outL));
+                    await using (var cmd = new NpgsqlCommand("DROP TABLE raw_order_lines; DROP TABLE raw_customers; " + RawTablesSql(provider) + RawKeysSql(), c))
+                        await cmd.ExecuteNonQueryAsync();
+                    steps[0].RawKeyed = await TimedAsync("COPY raw_customers (keyed)", () => PgCopyInAsync(c, "raw_customers", customersFile));
+                    steps[1].RawKeyed = await TimedAsync("COPY raw_order_lines (keyed)", () => PgCopyInAsync(c, "raw_order_lines", linesFile));
                 }
                 else
                 {
@@ -108,6 +139,10 @@ public static partial class Runner
                     exports.AddRange([outC, outL]);
                     steps[2].Raw = await TimedAsync("sqlite3 .mode csv raw_customers", () => Sqlite3Async(db, $".headers on\n.mode csv\n.output '{outC}'\nSELECT * FROM raw_customers;"));
                     steps[3].Raw = await TimedAsync("sqlite3 .mode csv raw_order_lines", () => Sqlite3Async(db, $".headers on\n.mode csv\n.output '{outL}'\nSELECT * FROM raw_order_lines;"));
+                    DeleteSqlite(db);
+                    await Sqlite3Async(db, $"PRAGMA journal_mode=WAL;\n{SqliteKeyedTablesSql()}");
+                    steps[0].RawKeyed = await TimedAsync(".import raw_customers (keyed)", () => Sqlite3Async(db, $"PRAGMA foreign_keys=ON;\n.import --csv --skip 1 '{customersFile}' raw_customers"));
+                    steps[1].RawKeyed = await TimedAsync(".import raw_order_lines (keyed)", () => Sqlite3Async(db, $"PRAGMA foreign_keys=ON;\n.import --csv --skip 1 '{linesFile}' raw_order_lines"));
                     if (!keep) DeleteSqlite(db);
                 }
             }
@@ -143,18 +178,21 @@ public static partial class Runner
 
         Console.WriteLine();
         Console.WriteLine($"{provider}: {customerRows:N0} customers, {lineRows:N0} order lines in {orders:N0} orders (seconds; rows/s = file rows / seconds):");
-        Console.WriteLine($"{"step",-20} {"rows",12} {"raw s",9} {"raw rows/s",12} {"Kolo s",9} {"Kolo rows/s",12} {"Kolo/raw",9}  note");
+        Console.WriteLine($"{"step",-20} {"rows",12} {"raw s",9} {"raw rows/s",12} {"keyed s",9} {"Kolo s",9} {"Kolo rows/s",12} {"Kolo/raw",9} {"/keyed",8}  note");
         foreach (var s in steps)
         {
             string Rate(double? sec) => sec is { } x && x > 0 ? (s.Rows / x).ToString("N0", CultureInfo.InvariantCulture) : "-";
             string Sec(double? sec) => sec is { } x ? x.ToString("F1", CultureInfo.InvariantCulture) : "-";
             var ratio = s.Raw is { } r && s.Kolo is { } k && r > 0 ? $"{(Stopped(s) ? "~" : "")}{k / r:F2}x" : "-";
-            Console.WriteLine($"{s.Name,-20} {s.Rows,12:N0} {Sec(s.Raw),9} {Rate(s.Raw),12} {Sec(s.Kolo),9} {Rate(s.Kolo),12} {ratio,9}  {s.Note}");
+            var keyed = s.RawKeyed is { } rk && s.Kolo is { } k2 && rk > 0 ? $"{(Stopped(s) ? "~" : "")}{k2 / rk:F2}x" : "-";
+            Console.WriteLine($"{s.Name,-20} {s.Rows,12:N0} {Sec(s.Raw),9} {Rate(s.Raw),12} {Sec(s.RawKeyed),9} {Sec(s.Kolo),9} {Rate(s.Kolo),12} {ratio,9} {keyed,8}  {s.Note}");
         }
         if (steps[0].Kolo is { } ic && steps[1].Kolo is { } il && steps[2].Kolo is { } ec && steps[3].Kolo is { } eo)
             Console.WriteLine($"Kolo export vs Kolo import: customers {ec:F1} s vs {ic:F1} s ({ic / ec:F1}x faster), order lines {eo:F1} s vs {il:F1} s ({il / eo:F1}x faster).");
         if (steps[0].Raw is { } rc && steps[1].Raw is { } rl && steps[0].Kolo is { } kc && steps[1].Kolo is { } kl)
             Console.WriteLine($"Import, both files: raw {rc + rl:F1} s, Kolo {kc + kl:F1} s = {(kc + kl) / (rc + rl):F2}x the raw time (target: at most 2x).");
+        if (steps[0].RawKeyed is { } kc2 && steps[1].RawKeyed is { } kl2 && steps[0].Kolo is { } k0 && steps[1].Kolo is { } k1)
+            Console.WriteLine($"Import, both files, into keyed tables: raw {kc2 + kl2:F1} s, Kolo {k0 + k1:F1} s = {(k0 + k1) / (kc2 + kl2):F2}x.");
     }
 
     private static async Task RunKoloAsync(Options options, DatabaseProvider provider, string connection, string work,

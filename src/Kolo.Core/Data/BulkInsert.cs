@@ -146,36 +146,59 @@ public static class BulkInsert
     private static string? JsonOf(INavigation navigation, object? value)
     {
         if (value is null) return null;
+        var fields = JsonFields.For(navigation.TargetEntityType);
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {
             if (navigation.IsCollection)
             {
                 writer.WriteStartArray();
-                foreach (var item in Items(value)) WriteObject(writer, navigation.TargetEntityType, item);
+                foreach (var item in Items(value)) WriteObject(writer, fields, item);
                 writer.WriteEndArray();
             }
-            else WriteObject(writer, navigation.TargetEntityType, value);
+            else WriteObject(writer, fields, value);
         }
         return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
     }
 
-    private static void WriteObject(Utf8JsonWriter writer, IEntityType type, object item)
+    private static void WriteObject(Utf8JsonWriter writer, List<JsonField> fields, object item)
     {
         writer.WriteStartObject();
-        foreach (var property in type.GetProperties())
+        foreach (var field in fields)
         {
-            if (property.GetJsonPropertyName() is not { } name) continue; // keys and ordinals are not stored
-            var value = property.GetGetter().GetClrValueUsingContainingEntity(item);
-            if (value is null) { writer.WriteNull(name); continue; }
-            writer.WritePropertyName(name);
-            var mapping = property.GetTypeMapping();
-            var json = property.GetJsonValueReaderWriter() ?? mapping.JsonValueReaderWriter
-                       ?? throw new NotSupportedException($"{type.ShortName()}.{property.Name} has no JSON writer.");
-            json.ToJson(writer, mapping.Converter is { } c && json.ValueType != value.GetType() ? c.ConvertToProvider(value)! : value);
+            var value = field.Getter.GetClrValueUsingContainingEntity(item);
+            if (value is null) { writer.WriteNull(field.Name); continue; }
+            writer.WritePropertyName(field.Name);
+            field.Writer.ToJson(writer, field.Converter is { } c && field.Writer.ValueType != value.GetType() ? c.ConvertToProvider(value)! : value);
         }
-        foreach (var nested in type.GetNavigations())
-            throw new NotSupportedException($"Nested JSON navigation {type.ShortName()}.{nested.Name} is not supported.");
         writer.WriteEndObject();
+    }
+
+    private sealed record JsonField(JsonEncodedText Name, IClrPropertyGetter Getter, Microsoft.EntityFrameworkCore.Storage.Json.JsonValueReaderWriter Writer, Microsoft.EntityFrameworkCore.Storage.ValueConversion.ValueConverter? Converter);
+
+    /// <summary>The stored properties of a JSON-mapped type, looked up in the model once.</summary>
+    private static class JsonFields
+    {
+        private static readonly Dictionary<IEntityType, List<JsonField>> Cache = [];
+
+        public static List<JsonField> For(IEntityType type)
+        {
+            lock (Cache)
+            {
+                if (Cache.TryGetValue(type, out var cached)) return cached;
+                if (type.GetNavigations().FirstOrDefault() is { } nested)
+                    throw new NotSupportedException($"Nested JSON navigation {type.ShortName()}.{nested.Name} is not supported.");
+                var fields = new List<JsonField>();
+                foreach (var property in type.GetProperties())
+                {
+                    if (property.GetJsonPropertyName() is not { } name) continue; // keys and ordinals are not stored
+                    var mapping = property.GetTypeMapping();
+                    var json = property.GetJsonValueReaderWriter() ?? mapping.JsonValueReaderWriter
+                               ?? throw new NotSupportedException($"{type.ShortName()}.{property.Name} has no JSON writer.");
+                    fields.Add(new JsonField(JsonEncodedText.Encode(name), property.GetGetter(), json, mapping.Converter));
+                }
+                return Cache[type] = fields;
+            }
+        }
     }
 }

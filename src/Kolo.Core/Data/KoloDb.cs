@@ -35,6 +35,10 @@ public sealed class KoloDb(DbContextOptions<KoloDb> options)
     public DbSet<ImportJob> ImportJobs => Set<ImportJob>();
     public DbSet<ImportReject> ImportRejects => Set<ImportReject>();
     public DbSet<ImportMapping> ImportMappings => Set<ImportMapping>();
+    public DbSet<Analytics.CustomerScore> CustomerScores => Set<Analytics.CustomerScore>();
+    public DbSet<Analytics.AnalyticsJob> AnalyticsJobs => Set<Analytics.AnalyticsJob>();
+    public DbSet<Analytics.AnalyticsSettings> AnalyticsSettings => Set<Analytics.AnalyticsSettings>();
+    public DbSet<Analytics.StoredRule> AssociationRules => Set<Analytics.StoredRule>();
 
     /// <summary>Times are UTC everywhere; SQLite forgets the kind, so every read says UTC again.</summary>
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)

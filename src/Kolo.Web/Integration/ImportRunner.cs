@@ -12,7 +12,7 @@ public sealed class ImportRunnerOptions
     public int PollSeconds { get; set; } = 5;
     /// <summary>A running job whose heartbeat is older than this is taken over (its node is gone) and resumed.</summary>
     public int StaleAfterSeconds { get; set; } = 60;
-    public int BatchRows { get; set; } = 4000;
+    public int BatchRows { get; set; } = 10_000;
 }
 
 /// <summary>Wakes the runner at once when this node queued a job.</summary>

@@ -1,0 +1,102 @@
+using Kolo.Core.Analytics.Models;
+
+namespace Kolo.Core.Analytics;
+
+/// <summary>
+/// Next best offers for one customer: cross-sell from the association rules whose every antecedent product the
+/// customer bought and whose consequent they have not (best confidence first, then lift), and one up-sell — a dearer
+/// product of the category the customer buys most, which customers of the same RFM segment bought (most such buyers first).
+/// </summary>
+internal sealed class Recommender
+{
+    private readonly IReadOnlyList<CatalogItem> _catalog;
+    private readonly Dictionary<Guid, int[]> _byCustomer;
+    private readonly Dictionary<int, List<AssociationRule>> _rulesByFirstItem = [];
+    private Dictionary<string, int[]>? _segmentBuyers;
+    private readonly Dictionary<string, int> _segmentSizes = [];
+
+    public Recommender(IReadOnlyList<CatalogItem> catalog, IReadOnlyList<AssociationRule> rules, Dictionary<Guid, int[]> byCustomer)
+    {
+        _catalog = catalog;
+        _byCustomer = byCustomer;
+        foreach (var rule in rules)
+        {
+            var first = rule.Antecedent.Min();
+            if (!_rulesByFirstItem.TryGetValue(first, out var list)) _rulesByFirstItem[first] = list = [];
+            list.Add(rule);
+        }
+    }
+
+    public List<Offer> For(Guid customerId, string? segment, IReadOnlyDictionary<Guid, string> segments, int count)
+    {
+        if (!_byCustomer.TryGetValue(customerId, out var items) || items.Length == 0) return [];
+        var bought = new HashSet<int>(items);
+        var best = new Dictionary<int, AssociationRule>();
+        foreach (var item in items)
+        {
+            if (!_rulesByFirstItem.TryGetValue(item, out var rules)) continue;
+            foreach (var rule in rules)
+            {
+                if (bought.Contains(rule.Consequent) || !_catalog[rule.Consequent].Active) continue;
+                if (!rule.Antecedent.All(bought.Contains)) continue;
+                if (!best.TryGetValue(rule.Consequent, out var held) || Better(rule, held)) best[rule.Consequent] = rule;
+            }
+        }
+        var offers = best.Values.OrderByDescending(r => r.Confidence).ThenByDescending(r => r.Lift).ThenBy(r => _catalog[r.Consequent].Sku, StringComparer.Ordinal)
+            .Take(count).Select(r => new Offer
+            {
+                ProductId = _catalog[r.Consequent].Id, Sku = _catalog[r.Consequent].Sku, Name = _catalog[r.Consequent].Name, Kind = "cross-sell",
+                Because = r.Antecedent.Select(i => _catalog[i].Name).ToList(), Confidence = r.Confidence, Lift = r.Lift, Support = r.Support,
+                Score = r.Confidence,
+            }).ToList();
+        if (segment is not null && UpSell(items, bought, segment, segments) is { } upSell)
+        {
+            if (offers.Count >= count) offers.RemoveAt(offers.Count - 1);
+            if (offers.All(o => o.ProductId != upSell.ProductId)) offers.Add(upSell);
+        }
+        return offers;
+    }
+
+    private static bool Better(AssociationRule a, AssociationRule b) =>
+        a.Confidence > b.Confidence || (a.Confidence == b.Confidence && a.Lift > b.Lift);
+
+    private Offer? UpSell(int[] items, HashSet<int> bought, string segment, IReadOnlyDictionary<Guid, string> segments)
+    {
+        var category = items.Where(i => _catalog[i].Category is not null).GroupBy(i => _catalog[i].Category!)
+            .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).FirstOrDefault();
+        if (category is null) return null;
+        var dearest = category.MaxBy(i => _catalog[i].ListPriceMinor);
+        var buyers = SegmentBuyers(segments).GetValueOrDefault(segment);
+        if (buyers is null) return null;
+        var pick = -1;
+        for (var i = 0; i < _catalog.Count; i++)
+        {
+            var p = _catalog[i];
+            if (!p.Active || p.Category != category.Key || bought.Contains(i) || p.ListPriceMinor <= _catalog[dearest].ListPriceMinor || buyers[i] == 0) continue;
+            if (pick < 0 || buyers[i] > buyers[pick] || (buyers[i] == buyers[pick] && p.ListPriceMinor < _catalog[pick].ListPriceMinor)) pick = i;
+        }
+        if (pick < 0) return null;
+        var segmentSize = _segmentSizes[segment];
+        return new Offer
+        {
+            ProductId = _catalog[pick].Id, Sku = _catalog[pick].Sku, Name = _catalog[pick].Name, Kind = "up-sell",
+            Because = [_catalog[dearest].Name], Support = segmentSize == 0 ? 0 : (double)buyers[pick] / segmentSize,
+            Score = segmentSize == 0 ? 0 : (double)buyers[pick] / segmentSize,
+        };
+    }
+
+    /// <summary>For each RFM segment, how many of its customers bought each product (computed once).</summary>
+    private Dictionary<string, int[]> SegmentBuyers(IReadOnlyDictionary<Guid, string> segments)
+    {
+        if (_segmentBuyers is not null) return _segmentBuyers;
+        _segmentBuyers = [];
+        foreach (var segment in segments.Values) _segmentSizes[segment] = _segmentSizes.GetValueOrDefault(segment) + 1;
+        foreach (var (customer, items) in _byCustomer)
+        {
+            if (!segments.TryGetValue(customer, out var segment)) continue;
+            if (!_segmentBuyers.TryGetValue(segment, out var counts)) _segmentBuyers[segment] = counts = new int[_catalog.Count];
+            foreach (var i in items) counts[i]++;
+        }
+        return _segmentBuyers;
+    }
+}

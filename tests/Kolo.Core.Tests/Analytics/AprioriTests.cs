@@ -76,6 +76,7 @@ public class AprioriTests
         Assert.Empty(Apriori.Mine([], 0.1, 0.1));
         Assert.Empty(Apriori.Mine([[], [], [1]], 0.1, 0.1));
         Assert.Empty(Apriori.Mine([[1, 2], [3, 4]], 0.6, 0.1)); // nothing reaches 60%
+        Assert.Empty(Apriori.Mine([[1], [2], [1], [2]], 0.5, 0.1)); // frequent items, no frequent pair
         Assert.Throws<ArgumentOutOfRangeException>(() => Apriori.Mine([[1]], 0, 0.5));
         Assert.Throws<ArgumentOutOfRangeException>(() => Apriori.Mine([[1]], 0.5, 1.5));
         Assert.Throws<ArgumentOutOfRangeException>(() => Apriori.Mine([[1]], 0.5, 0.5, maxItemsetSize: 1));

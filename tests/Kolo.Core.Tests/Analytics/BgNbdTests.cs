@@ -257,6 +257,7 @@ public class BgNbdTests
         Assert.Throws<ArgumentException>(() => BgNbd.Fit([new RepeatStats(1, 5, 4)]));   // t_x > T
         Assert.Throws<ArgumentException>(() => BgNbd.Fit([new RepeatStats(0, 3, 10)]));  // t_x without purchases
         Assert.Throws<ArgumentException>(() => BgNbd.Fit([new RepeatStats(-1, 0, 10)]));
+        Assert.Throws<ArgumentException>(() => BgNbd.Fit([new RepeatStats(1.5, 2, 10)]));  // x counts purchases
         Assert.Throws<ArgumentException>(() => BgNbd.ProbabilityAlive(Published, new RepeatStats(double.NaN, 0, 1)));
         Assert.Throws<ArgumentOutOfRangeException>(() => BgNbd.ExpectedPurchases(Published, -1));
     }

@@ -59,6 +59,7 @@ public static class Apriori
         for (var k = 3; k <= maxItemsetSize; k++)
         {
             var previous = levels[^1];
+            if (previous.Count < 2) break; // a join needs two sets
             var candidates = GenerateCandidates(previous, itemsetCounts);
             if (candidates.Count == 0) break;
             // Baskets only need the items that occur in some frequent (k−1)-itemset, and at least k of them.

@@ -22,17 +22,19 @@ public sealed record BgNbdFit(BgNbdParameters Parameters, double LogLikelihood, 
 /// <summary>The BG/NBD model (Fader, Hardie &amp; Lee 2005): fit by maximum likelihood, P(alive) and expected purchases.</summary>
 public static class BgNbd
 {
-    /// <summary>Maximum-likelihood fit of r, α, a, b to the customers' (x, t_x, T).</summary>
+    /// <summary>Maximum-likelihood fit of r, α, a, b to the customers' (x, t_x, T). <see cref="BgNbdFit.Converged"/>
+    /// is false when the data do not determine the parameters (e.g. a handful of customers, or all alike): do not use
+    /// such a fit for predictions.</summary>
     public static BgNbdFit Fit(IReadOnlyList<RepeatStats> data, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(data);
         if (data.Count == 0) throw new ArgumentException("At least one customer is needed to fit the BG/NBD model.", nameof(data));
         var maxT = 0.0;
         foreach (var s in data) { Validate(s); maxT = Math.Max(maxT, s.T); }
-        // Times are rescaled so the longest T is 10 (as the `lifetimes` library does): α then starts near 1 whether
-        // the unit is days or weeks. Only α depends on the unit (α_unit = α_scaled / scale), so the maximum is the same.
         // With every T = 0 (all first purchases on the calibration date) the likelihood is flat: nothing to estimate.
         if (maxT == 0) return new BgNbdFit(new BgNbdParameters(1, 1, 1, 1), 0, data.Count, false, 0);
+        // Times are rescaled so the longest T is 10 (as the `lifetimes` library does): α then starts near 1 whether
+        // the unit is days or weeks. Only α depends on the unit (α_unit = α_scaled / scale), so the maximum is the same.
         var scale = 10 / maxT;
         var rows = BgNbdRows.Compress(data, scale);
         var fit = MaximumLikelihood.Maximise((theta, gradient) =>
@@ -164,8 +166,8 @@ public static class BgNbd
 
     internal static void Validate(RepeatStats s)
     {
-        if (!double.IsFinite(s.X) || !double.IsFinite(s.Tx) || !double.IsFinite(s.T) || s.X < 0 || s.Tx < 0 || s.Tx > s.T)
-            throw new ArgumentException($"Invalid repeat-purchase statistics {s}: need x >= 0 and 0 <= t_x <= T, all finite.");
+        if (!double.IsFinite(s.X) || !double.IsFinite(s.Tx) || !double.IsFinite(s.T) || s.X < 0 || s.X != Math.Floor(s.X) || s.Tx < 0 || s.Tx > s.T)
+            throw new ArgumentException($"Invalid repeat-purchase statistics {s}: need a whole x >= 0 and 0 <= t_x <= T, all finite.");
         if (s.X == 0 && s.Tx != 0)
             throw new ArgumentException($"Invalid repeat-purchase statistics {s}: t_x must be 0 when there are no repeat purchases.");
     }

@@ -19,7 +19,8 @@ public sealed record GammaGammaFit(GammaGammaParameters Parameters, double LogLi
 /// <summary>The Gamma-Gamma spend model (Fader &amp; Hardie 2013): fit by maximum likelihood and expected mean value.</summary>
 public static class GammaGamma
 {
-    /// <summary>Maximum-likelihood fit of p, q, γ to the customers' (x, m_x).</summary>
+    /// <summary>Maximum-likelihood fit of p, q, γ to the customers' (x, m_x); <see cref="GammaGammaFit.Converged"/> is
+    /// false when the data do not determine them (e.g. every customer spends alike).</summary>
     public static GammaGammaFit Fit(IReadOnlyList<SpendStats> data, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(data);

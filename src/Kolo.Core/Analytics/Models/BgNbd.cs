@@ -1,0 +1,276 @@
+using MathNet.Numerics;
+
+namespace Kolo.Core.Analytics.Models;
+
+// The BG/NBD model of repeat buying: Fader, Hardie & Lee (2005), "'Counting Your Customers' the Easy Way: An Alternative
+// to the Pareto/NBD Model", Marketing Science 24(2), 275–284 — individual likelihood eq. (6), E[X(t)] eq. (9),
+// conditional expectation eq. (10); the likelihood is evaluated in the overflow-free form (4) of Fader & Hardie (2013),
+// "Overcoming the BG/NBD Model's #NUM! Error Problem" (brucehardie.com note 027); P(alive) from Fader, Hardie & Lee
+// (2008), "Computing P(alive) Using the BG/NBD Model" (note 021).
+
+/// <summary>One customer's repeat-purchase statistics: <see cref="X"/> repeat purchases (purchases after the first),
+/// the time <see cref="Tx"/> of the last one and the time <see cref="T"/> since the first purchase, both measured from
+/// the first purchase in one time unit (days or weeks); t_x = 0 when x = 0.</summary>
+public readonly record struct RepeatStats(double X, double Tx, double T);
+
+/// <summary>BG/NBD parameters: purchase rates λ ~ Gamma(shape r, rate α); dropout probabilities p ~ Beta(a, b).
+/// α is in the time unit of the data it was fitted on.</summary>
+public sealed record BgNbdParameters(double R, double Alpha, double A, double B);
+
+public sealed record BgNbdFit(BgNbdParameters Parameters, double LogLikelihood, int Customers, bool Converged, int Iterations);
+
+/// <summary>The BG/NBD model (Fader, Hardie &amp; Lee 2005): fit by maximum likelihood, P(alive) and expected purchases.</summary>
+public static class BgNbd
+{
+    /// <summary>Maximum-likelihood fit of r, α, a, b to the customers' (x, t_x, T). <see cref="BgNbdFit.Converged"/>
+    /// is false when the data do not determine the parameters (e.g. a handful of customers, or all alike): do not use
+    /// such a fit for predictions.</summary>
+    public static BgNbdFit Fit(IReadOnlyList<RepeatStats> data, CancellationToken ct = default)
+    {
+        ArgumentNullException.ThrowIfNull(data);
+        if (data.Count == 0) throw new ArgumentException("At least one customer is needed to fit the BG/NBD model.", nameof(data));
+        var maxT = 0.0;
+        foreach (var s in data) { Validate(s); maxT = Math.Max(maxT, s.T); }
+        // With every T = 0 (all first purchases on the calibration date) the likelihood is flat: nothing to estimate.
+        if (maxT == 0) return new BgNbdFit(new BgNbdParameters(1, 1, 1, 1), 0, data.Count, false, 0);
+        // Times are rescaled so the longest T is 10 (as the `lifetimes` library does): α then starts near 1 whether
+        // the unit is days or weeks. Only α depends on the unit (α_unit = α_scaled / scale), so the maximum is the same.
+        var scale = 10 / maxT;
+        var rows = BgNbdRows.Compress(data, scale);
+        var fit = MaximumLikelihood.Maximise((theta, gradient) =>
+        {
+            var ll = rows.Evaluate(Math.Exp(theta[0]), Math.Exp(theta[1]), Math.Exp(theta[2]), Math.Exp(theta[3]), gradient);
+            for (var i = 0; i < 4; i++) gradient[i] *= -Math.Exp(theta[i]) / rows.TotalWeight; // chain rule to log θ
+            return -ll / rows.TotalWeight;
+        }, [0, 0, 0, 0], ct);
+        var p = fit.LogParameters;
+        var parameters = new BgNbdParameters(Math.Exp(p[0]), Math.Exp(p[1]) / scale, Math.Exp(p[2]), Math.Exp(p[3]));
+        // On the original time scale: rescaling times by s changes each ln L by −x·ln s and nothing else.
+        var logLikelihood = rows.Evaluate(parameters.R, Math.Exp(p[1]), parameters.A, parameters.B, null) + Math.Log(scale) * rows.WeightedX;
+        return new BgNbdFit(parameters, logLikelihood, data.Count, fit.Converged, fit.Iterations);
+    }
+
+    /// <summary>The sample log-likelihood: the sum of <see cref="IndividualLogLikelihood"/> over the customers.</summary>
+    public static double LogLikelihood(BgNbdParameters p, IReadOnlyList<RepeatStats> data)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        ArgumentNullException.ThrowIfNull(data);
+        foreach (var s in data) Validate(s);
+        return BgNbdRows.Compress(data, 1).Evaluate(p.R, p.Alpha, p.A, p.B, null);
+    }
+
+    /// <summary>ln L(r, α, a, b | x, t_x, T): FHL 2005 eq. (6), written as Fader &amp; Hardie 2013 (note 027) eq. (4).</summary>
+    public static double IndividualLogLikelihood(BgNbdParameters p, RepeatStats s)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        Validate(s);
+        var (r, alpha, a, b, x) = (p.R, p.Alpha, p.A, p.B, s.X);
+        var d1 = SpecialFunctions.GammaLn(r + x) - SpecialFunctions.GammaLn(r) + SpecialFunctions.GammaLn(a + b)
+            + SpecialFunctions.GammaLn(b + x) - SpecialFunctions.GammaLn(b) - SpecialFunctions.GammaLn(a + b + x);
+        var d2 = r * Math.Log(alpha) - (r + x) * Math.Log(alpha + s.Tx);
+        var c3 = Math.Exp((r + x) * (Math.Log(alpha + s.Tx) - Math.Log(alpha + s.T)));
+        var c4 = x > 0 ? a / (b + x - 1) : 0;
+        return d1 + d2 + Math.Log(c3 + c4);
+    }
+
+    /// <summary>P(alive | x, t_x, T) = 1 / (1 + δ_{x>0} · a/(b+x−1) · ((α+T)/(α+t_x))^{r+x}) (note 021).</summary>
+    public static double ProbabilityAlive(BgNbdParameters p, RepeatStats s)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        Validate(s);
+        if (s.X <= 0) return 1;
+        // The odds of having dropped out, in logs so large x or long silences cannot overflow.
+        var logOdds = Math.Log(p.A) - Math.Log(p.B + s.X - 1) + (p.R + s.X) * (Math.Log(p.Alpha + s.T) - Math.Log(p.Alpha + s.Tx));
+        return logOdds > 0 ? Math.Exp(-logOdds) / (1 + Math.Exp(-logOdds)) : 1 / (1 + Math.Exp(logOdds));
+    }
+
+    /// <summary>E[X(t)]: expected repeat purchases in (0, t] of a customer who has just made the first purchase, eq. (9).</summary>
+    public static double ExpectedPurchases(BgNbdParameters p, double t)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        if (!(t >= 0) || double.IsPositiveInfinity(t)) throw new ArgumentOutOfRangeException(nameof(t), t, "t must be a finite time >= 0.");
+        // Eq. (9) is eq. (10)'s numerator with x = 0, T = 0 (the denominator is then 1).
+        return ExpectationTerm(p, 0, 0, t);
+    }
+
+    /// <summary>E[Y(t) | x, t_x, T]: expected repeat purchases in (T, T+t] of a customer with that history, eq. (10).</summary>
+    public static double ConditionalExpectedPurchases(BgNbdParameters p, RepeatStats s, double t)
+    {
+        ArgumentNullException.ThrowIfNull(p);
+        Validate(s);
+        if (!(t >= 0) || double.IsPositiveInfinity(t)) throw new ArgumentOutOfRangeException(nameof(t), t, "t must be a finite time >= 0.");
+        // Eq. (10) = [(a+b+x−1)/(a−1)]·[1 − ((α+T)/(α+T+t))^{r+x} ₂F₁(r+x, b+x; a+b+x−1; t/(α+T+t))] / [1 + δ…],
+        // and its denominator is exactly 1/P(alive).
+        return ExpectationTerm(p, s.X, s.T, t) * ProbabilityAlive(p, s);
+    }
+
+    /// <summary>
+    /// The numerator of eq. (10): (C/(a−1))·[1 − (1−z)^{r+x} ₂F₁(r+x, b+x; C; z)], C = a+b+x−1, z = t/(α+T+t).
+    /// Euler's transformation ₂F₁(A,B;C;z) = (1−z)^{C−A−B} ₂F₁(C−A, C−B; C; z) turns it into
+    /// (C/(a−1))·[1 − (1−z)^{a−1} ₂F₁(a+b−1−r, a−1; C; z)]; every series term after the first carries (a−1), so
+    /// with ₂F₁ = 1 + (a−1)·G it is C·[−expm1((a−1)·ln(1−z))/(a−1) − (1−z)^{a−1}·G], which is exact at a = 1 and
+    /// whose series decays like n^{a−r−x−2} zⁿ instead of n^{r+x−a} zⁿ (fast for large x and z near 1).
+    /// </summary>
+    private static double ExpectationTerm(BgNbdParameters p, double x, double T, double t)
+    {
+        if (t == 0) return 0;
+        var (r, alpha, a, b) = (p.R, p.Alpha, p.A, p.B);
+        var c = a + b + x - 1;
+        var logOneMinusZ = -Log1P(t / (alpha + T)); // ln(1−z) = −ln(1 + t/(α+T)), accurate for small t too
+        var z = t / (alpha + T + t);
+        var g = SeriesG(a + b - 1 - r, a, c, z);
+        var am1 = a - 1;
+        var first = am1 == 0 ? -logOneMinusZ : -ExpM1(am1 * logOneMinusZ) / am1;
+        var value = c * (first - Math.Exp(am1 * logOneMinusZ) * g);
+        if (!double.IsFinite(value)) throw new ArithmeticException($"E[X(t)] is not finite for r={r}, α={alpha}, a={a}, b={b}, x={x}, T={T}, t={t}.");
+        return value;
+    }
+
+    /// <summary>G = Σ_{n≥1} (A)_n (a)_{n−1} zⁿ / ((C)_n n!), i.e. (₂F₁(A, a−1; C; z) − 1)/(a−1), summed to full double
+    /// precision; throws if it has not converged after <see cref="MaxSeriesTerms"/> terms (only for z within ~1e-5 of 1).</summary>
+    private static double SeriesG(double bigA, double a, double c, double z)
+    {
+        var term = bigA * z / c;
+        var sum = term;
+        for (var n = 1; n < MaxSeriesTerms; n++)
+        {
+            var ratio = (bigA + n) * (a - 1 + n) * z / ((c + n) * (n + 1));
+            term *= ratio;
+            sum += term;
+            // Once the ratio is below 1 (and tends to z), the tail is at most |term|·q/(1−q), q = max(ratio, z).
+            var q = Math.Max(Math.Abs(ratio), z);
+            if (q < 1 && Math.Abs(term) * q / (1 - q) <= 1e-17 * Math.Abs(sum)) return sum;
+            if (term == 0) return sum;
+        }
+        throw new ArithmeticException($"The hypergeometric series did not converge in {MaxSeriesTerms} terms (z = {z}).");
+    }
+
+    private const int MaxSeriesTerms = 10_000_000;
+
+    // eˣ − 1 and ln(1 + x) to full precision for small x with Kahan's corrections (Higham, "Accuracy and Stability of
+    // Numerical Algorithms", 2nd ed., §1.14.1; Goldberg 1991, theorem 4): MathNet's Expm1 truncates a series and is
+    // off by ~1e-8 relative at |x| ≈ 0.05, which showed in eq. (10).
+    internal static double ExpM1(double x)
+    {
+        var u = Math.Exp(x);
+        if (u == 1) return x;
+        var um1 = u - 1;
+        return um1 == -1 ? -1 : um1 * x / Math.Log(u);
+    }
+
+    internal static double Log1P(double x)
+    {
+        var u = 1 + x;
+        return u == 1 ? x : Math.Log(u) * x / (u - 1);
+    }
+
+    internal static void Validate(RepeatStats s)
+    {
+        if (!double.IsFinite(s.X) || !double.IsFinite(s.Tx) || !double.IsFinite(s.T) || s.X < 0 || s.X != Math.Floor(s.X) || s.Tx < 0 || s.Tx > s.T)
+            throw new ArgumentException($"Invalid repeat-purchase statistics {s}: need a whole x >= 0 and 0 <= t_x <= T, all finite.");
+        if (s.X == 0 && s.Tx != 0)
+            throw new ArgumentException($"Invalid repeat-purchase statistics {s}: t_x must be 0 when there are no repeat purchases.");
+    }
+}
+
+/// <summary>
+/// Customers compressed to distinct (x, t_x, T) rows with weights; the log-likelihood and its gradient over them in one
+/// tight loop, with everything that depends on x alone (log-gamma and digamma terms) computed once per distinct x.
+/// </summary>
+internal sealed class BgNbdRows
+{
+    private readonly int[] _xIndex;
+    private readonly double[] _x, _tx, _t, _w;
+    private readonly double[] _distinctX;
+    public double TotalWeight { get; }
+    /// <summary>Σ w·x: the repeat purchases of all customers.</summary>
+    public double WeightedX { get; }
+
+    private BgNbdRows(int[] xIndex, double[] x, double[] tx, double[] t, double[] w, double[] distinctX)
+    {
+        (_xIndex, _x, _tx, _t, _w, _distinctX) = (xIndex, x, tx, t, w, distinctX);
+        TotalWeight = w.Sum();
+        WeightedX = x.Zip(w, (xi, wi) => xi * wi).Sum();
+    }
+
+    public static BgNbdRows Compress(IReadOnlyList<RepeatStats> data, double scale)
+    {
+        var counts = new Dictionary<RepeatStats, int>();
+        foreach (var s in data) counts[s] = counts.GetValueOrDefault(s) + 1;
+        var distinct = counts.Keys.Select(k => k.X).Distinct().Order().ToArray();
+        var position = new Dictionary<double, int>();
+        for (var i = 0; i < distinct.Length; i++) position[distinct[i]] = i;
+        // Sorted by x so the per-x terms are read sequentially.
+        var keys = counts.Keys.OrderBy(k => k.X).ToArray();
+        var n = keys.Length;
+        var (xIndex, x, tx, t, w) = (new int[n], new double[n], new double[n], new double[n], new double[n]);
+        for (var i = 0; i < n; i++)
+        {
+            var k = keys[i];
+            (xIndex[i], x[i], tx[i], t[i], w[i]) = (position[k.X], k.X, k.Tx * scale, k.T * scale, counts[k]);
+        }
+        return new BgNbdRows(xIndex, x, tx, t, w, distinct);
+    }
+
+    /// <summary>Σ w·ln L; when <paramref name="gradient"/> is given, fills it with Σ w·∂ln L/∂(r, α, a, b).</summary>
+    public double Evaluate(double r, double alpha, double a, double b, double[]? gradient)
+    {
+        var m = _distinctX.Length;
+        // Per distinct x: D1 of note 027 eq. (4), C4 = a/(b+x−1), and the digamma parts of the gradient.
+        var d1 = new double[m];
+        var c4 = new double[m];
+        var invB = new double[m];
+        var dR = new double[m];
+        var dA = new double[m];
+        var dB = new double[m];
+        var common = SpecialFunctions.GammaLn(a + b) - SpecialFunctions.GammaLn(b) - SpecialFunctions.GammaLn(r);
+        var withGradient = gradient is not null;
+        var (psiR, psiB, psiAB) = withGradient ? (SpecialFunctions.DiGamma(r), SpecialFunctions.DiGamma(b), SpecialFunctions.DiGamma(a + b)) : (0, 0, 0);
+        for (var k = 0; k < m; k++)
+        {
+            var x = _distinctX[k];
+            if (x == 0) continue; // every term is 0
+            d1[k] = common + SpecialFunctions.GammaLn(r + x) + SpecialFunctions.GammaLn(b + x) - SpecialFunctions.GammaLn(a + b + x);
+            c4[k] = a / (b + x - 1);
+            invB[k] = 1 / (b + x - 1);
+            if (!withGradient) continue;
+            var psiABX = SpecialFunctions.DiGamma(a + b + x);
+            dR[k] = SpecialFunctions.DiGamma(r + x) - psiR;
+            dA[k] = psiAB - psiABX;
+            dB[k] = SpecialFunctions.DiGamma(b + x) - psiB + psiAB - psiABX;
+        }
+        var logAlpha = Math.Log(alpha);
+        double ll = 0, gr = 0, gAlpha = 0, ga = 0, gb = 0;
+        var rows = _x.Length;
+        for (var i = 0; i < rows; i++)
+        {
+            var x = _x[i];
+            var w = _w[i];
+            var logAT = Math.Log(alpha + _t[i]);
+            if (x == 0)
+            {
+                // ln L = r·ln(α/(α+T)): the customer is alive for sure, with no purchase in (0, T].
+                ll += w * r * (logAlpha - logAT);
+                if (!withGradient) continue;
+                gr += w * (logAlpha - logAT);
+                gAlpha += w * r * (1 / alpha - 1 / (alpha + _t[i]));
+                continue;
+            }
+            var k = _xIndex[i];
+            var logATx = Math.Log(alpha + _tx[i]);
+            var c3 = Math.Exp((r + x) * (logATx - logAT)); // ((α+t_x)/(α+T))^{r+x} <= 1
+            var den = c3 + c4[k];
+            ll += w * (d1[k] + r * logAlpha - (r + x) * logATx + Math.Log(den));
+            if (!withGradient) continue;
+            // Weights of the "still alive at T" and "dropped out after t_x" parts of eq. (6).
+            var wAlive = c3 / den;
+            var wDead = c4[k] / den;
+            gr += w * (dR[k] + logAlpha - wAlive * logAT - wDead * logATx);
+            gAlpha += w * (r / alpha - (r + x) * (wAlive / (alpha + _t[i]) + wDead / (alpha + _tx[i])));
+            ga += w * (dA[k] + wDead / a);
+            gb += w * (dB[k] - wDead * invB[k]);
+        }
+        if (gradient is not null) (gradient[0], gradient[1], gradient[2], gradient[3]) = (gr, gAlpha, ga, gb);
+        return ll;
+    }
+}

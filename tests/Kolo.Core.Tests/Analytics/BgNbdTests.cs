@@ -1,0 +1,291 @@
+using Kolo.Core.Analytics.Models;
+using MathNet.Numerics;
+using static Kolo.Core.Tests.Analytics.AnalyticsTestData;
+
+namespace Kolo.Core.Tests.Analytics;
+
+public class BgNbdTests
+{
+    // FHL 2005 Table/section 5: the CDNOW sample estimates, in weeks.
+    private static readonly BgNbdParameters Published = new(0.243, 4.414, 0.793, 2.426);
+    // The same fit with six decimals, as the `lifetimes` documentation prints it (Quickstart, bgf.summary).
+    private static readonly BgNbdParameters Lifetimes = new(0.242593, 4.413532, 0.792886, 2.425752);
+
+    public static TheoryData<double, double, double, double, double, double, double> Cases => new()
+    {
+        // r, α, a, b, x, t_x, T
+        { 0.243, 4.414, 0.793, 2.426, 2, 30.43, 38.86 },
+        { 0.243, 4.414, 0.793, 2.426, 0, 0, 38.86 },
+        { 0.243, 4.414, 0.793, 2.426, 1, 1.71, 38.86 },
+        { 0.243, 4.414, 0.793, 2.426, 7, 29.43, 38.86 },
+        { 1.7, 12.0, 3.2, 1.4, 4, 100, 300 },
+        { 0.6, 30.0, 0.4, 1.1, 12, 350, 364 },
+        { 2.5, 0.8, 1.0, 1.0, 3, 0.5, 9 },
+    };
+
+    /// <summary>FHL 2005 eq. (6) evaluated literally, with Beta and Gamma functions rather than their logs.</summary>
+    private static double Eq6(double r, double alpha, double a, double b, double x, double tx, double T)
+    {
+        var common = SpecialFunctions.Gamma(r + x) * Math.Pow(alpha, r) / SpecialFunctions.Gamma(r);
+        var alive = SpecialFunctions.Beta(a, b + x) / SpecialFunctions.Beta(a, b) * common / Math.Pow(alpha + T, r + x);
+        var dead = x > 0 ? SpecialFunctions.Beta(a + 1, b + x - 1) / SpecialFunctions.Beta(a, b) * common / Math.Pow(alpha + tx, r + x) : 0;
+        return alive + dead;
+    }
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void Individual_log_likelihood_is_eq_6_evaluated_directly(double r, double alpha, double a, double b, double x, double tx, double T)
+    {
+        var p = new BgNbdParameters(r, alpha, a, b);
+        var expected = Math.Log(Eq6(r, alpha, a, b, x, tx, T));
+        Assert.Equal(expected, BgNbd.IndividualLogLikelihood(p, new RepeatStats(x, tx, T)), 10);
+        Assert.Equal(expected, BgNbd.LogLikelihood(p, [new RepeatStats(x, tx, T)]), 10);
+    }
+
+    /// <summary>
+    /// The likelihood from the model's definition, not from its closed form: given λ and p, L = (1−p)^x λ^x e^{−λT} +
+    /// δ_{x>0} p(1−p)^{x−1} λ^x e^{−λ t_x} (FHL 2005 eq. (3)); mixing over λ ~ Gamma(r, α) and p ~ Beta(a, b) separates
+    /// into one-dimensional integrals, done here by adaptive Gauss–Kronrod quadrature. The substitutions u = λ^r and
+    /// v = p^a remove the integrable singularities of the densities at 0 when r, a &lt; 1.
+    /// </summary>
+    private static double MixtureByQuadrature(double r, double alpha, double a, double b, double x, double tx, double T)
+    {
+        double GammaMean(double time) =>
+            Math.Pow(alpha, r) / (SpecialFunctions.Gamma(r) * r) * Integrate.GaussKronrod(
+                s => { var u = s / (1 - s); var lambda = Math.Pow(u, 1 / r); return Math.Pow(lambda, x) * Math.Exp(-(alpha + time) * lambda) / ((1 - s) * (1 - s)); },
+                0, 1, 1e-13, 20, 61);
+        double BetaMean(Func<double, double> h) =>
+            1 / (a * SpecialFunctions.Beta(a, b)) * Integrate.GaussKronrod(
+                v => { var q = Math.Pow(v, 1 / a); return h(q) * Math.Pow(1 - q, b - 1); }, 0, 1, 1e-13, 20, 61);
+        var alive = BetaMean(q => Math.Pow(1 - q, x)) * GammaMean(T);
+        var dead = x > 0 ? BetaMean(q => q * Math.Pow(1 - q, x - 1)) * GammaMean(tx) : 0;
+        return alive + dead;
+    }
+
+    [Theory]
+    [InlineData(0.243, 4.414, 0.793, 2.426, 2, 30.43, 38.86)]
+    [InlineData(0.243, 4.414, 0.793, 2.426, 0, 0, 38.86)]
+    [InlineData(0.243, 4.414, 0.793, 2.426, 7, 29.43, 38.86)]
+    [InlineData(1.7, 12.0, 3.2, 1.4, 4, 100, 300)]
+    [InlineData(0.6, 30.0, 0.4, 1.3, 12, 350, 364)]
+    public void Individual_log_likelihood_matches_numerical_integration_of_the_mixture(double r, double alpha, double a, double b, double x, double tx, double T)
+    {
+        var numeric = Math.Log(MixtureByQuadrature(r, alpha, a, b, x, tx, T));
+        Assert.Equal(numeric, BgNbd.IndividualLogLikelihood(new BgNbdParameters(r, alpha, a, b), new RepeatStats(x, tx, T)), 7);
+    }
+
+    [Fact]
+    public void Sample_log_likelihood_is_the_sum_of_individual_ones_with_duplicates_counted()
+    {
+        var data = CdnowSummary();
+        var sum = data.Sum(s => BgNbd.IndividualLogLikelihood(Published, s));
+        Assert.Equal(sum, BgNbd.LogLikelihood(Published, data), 6);
+        Assert.Equal(2357, data.Count);
+        Assert.True(data.Distinct().Count() < data.Count, "the sample has repeated (x, t_x, T) rows, so compression is exercised");
+    }
+
+    [Fact]
+    public void Analytic_gradient_matches_finite_differences()
+    {
+        var rows = BgNbdRows.Compress(CdnowSummary(), 1);
+        double[] at = [0.4, 3.0, 1.3, 2.0];
+        var gradient = new double[4];
+        rows.Evaluate(at[0], at[1], at[2], at[3], gradient);
+        for (var i = 0; i < 4; i++)
+        {
+            var (up, down) = ((double[])at.Clone(), (double[])at.Clone());
+            var h = 1e-6 * at[i];
+            up[i] += h;
+            down[i] -= h;
+            var numeric = (rows.Evaluate(up[0], up[1], up[2], up[3], null) - rows.Evaluate(down[0], down[1], down[2], down[3], null)) / (2 * h);
+            Assert.True(Math.Abs(numeric - gradient[i]) <= 1e-5 * Math.Max(1, Math.Abs(numeric)), $"∂LL/∂θ{i}: analytic {gradient[i]}, numeric {numeric}");
+        }
+    }
+
+    [Fact]
+    public void Fit_on_the_cdnow_sample_reproduces_the_published_estimates()
+    {
+        var fit = BgNbd.Fit(CdnowSummary());
+
+        Assert.True(fit.Converged);
+        Assert.Equal(2357, fit.Customers);
+        // FHL 2005 report r = 0.243, α = 4.414, a = 0.793, b = 2.426 and LL = −9582.4: equal after the same rounding.
+        Assert.Equal(Published.R, Math.Round(fit.Parameters.R, 3));
+        Assert.Equal(Published.Alpha, Math.Round(fit.Parameters.Alpha, 3));
+        Assert.Equal(Published.A, Math.Round(fit.Parameters.A, 3));
+        Assert.Equal(Published.B, Math.Round(fit.Parameters.B, 3));
+        Assert.Equal(-9582.4, Math.Round(fit.LogLikelihood, 1));
+        // And the six-decimal estimates of `lifetimes` to 1e-5 relative (both are the same maximum of a smooth surface).
+        Assert.Equal(Lifetimes.R, fit.Parameters.R, Lifetimes.R * 1e-5);
+        Assert.Equal(Lifetimes.Alpha, fit.Parameters.Alpha, Lifetimes.Alpha * 1e-5);
+        Assert.Equal(Lifetimes.A, fit.Parameters.A, Lifetimes.A * 1e-5);
+        Assert.Equal(Lifetimes.B, fit.Parameters.B, Lifetimes.B * 1e-5);
+        Assert.Equal(fit.LogLikelihood, BgNbd.LogLikelihood(fit.Parameters, CdnowSummary()), 8);
+    }
+
+    [Fact]
+    public void Fit_does_not_depend_on_the_time_unit()
+    {
+        var weeks = CdnowSummary();
+        var days = weeks.Select(s => new RepeatStats(s.X, s.Tx * 7, s.T * 7)).ToList();
+        var (w, d) = (BgNbd.Fit(weeks).Parameters, BgNbd.Fit(days).Parameters);
+        Assert.Equal(w.R, d.R, 1e-5);
+        Assert.Equal(w.Alpha * 7, d.Alpha, 1e-3);
+        Assert.Equal(w.A, d.A, 1e-4);
+        Assert.Equal(w.B, d.B, 1e-4);
+    }
+
+    /// <summary>Eq. (10) evaluated as printed: the Gauss series of ₂F₁(r+x, b+x; a+b+x−1; z) summed term by term.</summary>
+    private static double Eq10(BgNbdParameters p, double x, double tx, double age, double t)
+    {
+        var (r, alpha, a, b) = (p.R, p.Alpha, p.A, p.B);
+        var z = t / (alpha + age + t);
+        double A = r + x, B = b + x, C = a + b + x - 1, term = 1, sum = 1;
+        for (var n = 0; n < 2_000_000; n++)
+        {
+            term *= (A + n) * (B + n) / ((C + n) * (n + 1)) * z;
+            sum += term;
+            if (n > 10 && Math.Abs(term) < 1e-16 * sum && (A + n) * (B + n) / ((C + n) * (n + 1)) * z < 0.999) break;
+        }
+        var numerator = (a + b + x - 1) / (a - 1) * (1 - Math.Pow((alpha + age) / (alpha + age + t), r + x) * sum);
+        var denominator = 1 + (x > 0 ? a / (b + x - 1) * Math.Pow((alpha + age) / (alpha + tx), r + x) : 0);
+        return numerator / denominator;
+    }
+
+    [Theory]
+    [InlineData(2, 30.43, 38.86, 39)]
+    [InlineData(2, 30.43, 38.86, 1)]
+    [InlineData(0, 0, 38.86, 52)]
+    [InlineData(7, 29.43, 38.86, 39)]
+    [InlineData(26, 30.86, 31.0, 10)]
+    [InlineData(1, 1.71, 38.86, 2000)]  // z = 0.98: a long horizon
+    [InlineData(0, 0, 0, 78)]           // a brand-new customer: eq. (10) becomes eq. (9)
+    public void Conditional_expectation_is_eq_10_with_the_hypergeometric_series(double x, double tx, double age, double t)
+    {
+        var expected = Eq10(Published, x, tx, age, t);
+        var actual = BgNbd.ConditionalExpectedPurchases(Published, new RepeatStats(x, tx, age), t);
+        Assert.True(Math.Abs(expected - actual) <= 1e-10 * Math.Max(1, expected), $"eq. (10) {expected}, model {actual}");
+    }
+
+    [Theory]
+    [InlineData(0.5, 6, 1.2, 3.3, 39)]
+    [InlineData(0.243, 4.414, 0.793, 2.426, 39)]
+    [InlineData(2.0, 10, 5.0, 1.5, 500)]
+    public void Expected_purchases_of_a_new_customer_is_eq_9(double r, double alpha, double a, double b, double t)
+    {
+        var p = new BgNbdParameters(r, alpha, a, b);
+        Assert.Equal(Eq10(p, 0, 0, 0, t), BgNbd.ExpectedPurchases(p, t), 10);
+        // Near t = 0 nobody has dropped out yet: E[X(t)] ≈ E[λ]·t = (r/α)·t.
+        Assert.Equal(r / alpha * 1e-6, BgNbd.ExpectedPurchases(p, 1e-6), 1e-6 * r / alpha * 1e-3);
+        Assert.Equal(0, BgNbd.ExpectedPurchases(p, 0));
+    }
+
+    [Fact]
+    public void Expected_purchases_are_continuous_through_a_equal_1()
+    {
+        // Eq. (9)/(10) divide by a − 1; the limit at a = 1 is finite and the model must not lose precision near it.
+        var s = new RepeatStats(3, 20, 39);
+        var at1 = BgNbd.ConditionalExpectedPurchases(new BgNbdParameters(0.5, 5, 1, 2), s, 52);
+        var below = BgNbd.ConditionalExpectedPurchases(new BgNbdParameters(0.5, 5, 1 - 1e-9, 2), s, 52);
+        var above = BgNbd.ConditionalExpectedPurchases(new BgNbdParameters(0.5, 5, 1 + 1e-9, 2), s, 52);
+        Assert.True(double.IsFinite(at1) && at1 > 0);
+        Assert.Equal(at1, below, 1e-8);
+        Assert.Equal(at1, above, 1e-8);
+        Assert.Equal(Eq10(new BgNbdParameters(0.5, 5, 1 + 1e-3, 2), 3, 20, 39, 52), BgNbd.ConditionalExpectedPurchases(new BgNbdParameters(0.5, 5, 1 + 1e-3, 2), s, 52), 9);
+    }
+
+    [Fact]
+    public void Predictions_match_the_lifetimes_documentation()
+    {
+        // `lifetimes` Quickstart: the customers with the highest expected purchases in the next week (t = 1).
+        Assert.Equal(0.710623, BgNbd.ConditionalExpectedPurchases(Lifetimes, new RepeatStats(26, 30.86, 31.00), 1), 5e-6);
+        Assert.Equal(0.662396, BgNbd.ConditionalExpectedPurchases(Lifetimes, new RepeatStats(29, 37.71, 38.00), 1), 5e-6);
+        Assert.Equal(0.486526, BgNbd.ConditionalExpectedPurchases(Lifetimes, new RepeatStats(17, 28.43, 28.86), 1), 5e-6);
+    }
+
+    [Fact]
+    public void Probability_alive_of_cdnow_customer_1_is_the_note_021_expression()
+    {
+        // Customer 1 of the sample: x = 2, t_x = 30.43, T = 38.86.
+        var s = new RepeatStats(2, 30.43, 38.86);
+        var (r, alpha, a, b) = (Published.R, Published.Alpha, Published.A, Published.B);
+        var expected = 1 / (1 + a / (b + 2 - 1) * Math.Pow((alpha + 38.86) / (alpha + 30.43), r + 2));
+        Assert.Equal(expected, BgNbd.ProbabilityAlive(Published, s), 12);
+        Assert.Equal(0.7266, BgNbd.ProbabilityAlive(Published, s), 4);
+        // Without repeat purchases the customer cannot have dropped out (dropout happens only after a purchase).
+        Assert.Equal(1, BgNbd.ProbabilityAlive(Published, new RepeatStats(0, 0, 38.86)));
+        // A long silence after a busy spell makes dropout all but certain, without overflow.
+        var p = BgNbd.ProbabilityAlive(Published, new RepeatStats(500, 1, 10_000));
+        Assert.True(p is >= 0 and < 1e-100);
+    }
+
+    [Fact]
+    public void Fit_recovers_the_parameters_data_were_simulated_with()
+    {
+        var truth = new BgNbdParameters(0.25, 4, 0.8, 2.5);
+        // 20,000 customers observed 27–39 weeks after their first purchase, like the CDNOW cohort (first purchases
+        // spread over 12 weeks, calibration ending at week 39).
+        var data = SimulateBgNbd(truth, 20_000, rng => 39 - 12 * rng.NextDouble(), seed: 2005);
+
+        var fit = BgNbd.Fit(data);
+
+        Assert.True(fit.Converged);
+        // The maximum is a maximum: no lower than the likelihood at the true parameters.
+        Assert.True(fit.LogLikelihood >= BgNbd.LogLikelihood(truth, data));
+        // Each estimate within 4 standard errors of the truth, from the observed information at the estimate on log
+        // scale: SE 0.017 (r), 0.028 (α), 0.075 (a), 0.097 (b) here, i.e. r ±7%, α ±11%, a ±30%, b ±39%. a and b are
+        // the weakly identified pair (few customers are seen long enough after dropping out), so the quantity the
+        // product uses, E[X(t)], is also held to 3%. A wrong likelihood or a stalled optimiser lands far outside.
+        var e = fit.Parameters;
+        double[] estimate = [Math.Log(e.R), Math.Log(e.Alpha), Math.Log(e.A), Math.Log(e.B)];
+        var se = LogParameterStandardErrors(
+            v => BgNbd.LogLikelihood(new BgNbdParameters(Math.Exp(v[0]), Math.Exp(v[1]), Math.Exp(v[2]), Math.Exp(v[3])), data), estimate);
+        double[] truthLog = [Math.Log(truth.R), Math.Log(truth.Alpha), Math.Log(truth.A), Math.Log(truth.B)];
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.True(se[i] < 0.25, $"standard error of log θ{i} is {se[i]}: too weak a test");
+            Assert.True(Math.Abs(estimate[i] - truthLog[i]) <= 4 * se[i], $"θ{i}: estimate {Math.Exp(estimate[i])}, truth {Math.Exp(truthLog[i])}, SE(log) {se[i]}");
+        }
+        foreach (var t in new[] { 13.0, 39, 78 })
+            Assert.Equal(1, BgNbd.ExpectedPurchases(e, t) / BgNbd.ExpectedPurchases(truth, t), 0.03);
+    }
+
+    [Fact]
+    public void Invalid_input_is_rejected()
+    {
+        Assert.Throws<ArgumentException>(() => BgNbd.Fit([]));
+        Assert.Throws<ArgumentException>(() => BgNbd.Fit([new RepeatStats(1, 5, 4)]));   // t_x > T
+        Assert.Throws<ArgumentException>(() => BgNbd.Fit([new RepeatStats(0, 3, 10)]));  // t_x without purchases
+        Assert.Throws<ArgumentException>(() => BgNbd.Fit([new RepeatStats(-1, 0, 10)]));
+        Assert.Throws<ArgumentException>(() => BgNbd.Fit([new RepeatStats(1.5, 2, 10)]));  // x counts purchases
+        Assert.Throws<ArgumentException>(() => BgNbd.ProbabilityAlive(Published, new RepeatStats(double.NaN, 0, 1)));
+        Assert.Throws<ArgumentOutOfRangeException>(() => BgNbd.ExpectedPurchases(Published, -1));
+    }
+
+    [Fact]
+    public void Data_that_do_not_determine_the_parameters_give_an_unconverged_fit()
+    {
+        // One customer, identical customers, or nobody observed for any time: the likelihood keeps rising as some
+        // parameter runs off to 0 or ∞ (or is flat), so there is no maximum to report.
+        BgNbdFit[] fits =
+        [
+            BgNbd.Fit([new RepeatStats(3, 5, 10)]),
+            BgNbd.Fit(Enumerable.Repeat(new RepeatStats(3, 9, 10), 50).ToList()),
+            BgNbd.Fit([new RepeatStats(0, 0, 0), new RepeatStats(0, 0, 0)]),
+        ];
+        foreach (var fit in fits)
+        {
+            Assert.False(fit.Converged);
+            var p = fit.Parameters;
+            Assert.All([p.R, p.Alpha, p.A, p.B, fit.LogLikelihood], v => Assert.True(double.IsFinite(v)));
+        }
+    }
+
+    [Fact]
+    public void Fit_stops_when_cancelled()
+    {
+        using var cts = new CancellationTokenSource();
+        cts.Cancel();
+        Assert.ThrowsAny<OperationCanceledException>(() => BgNbd.Fit(CdnowSummary(), cts.Token));
+    }
+}

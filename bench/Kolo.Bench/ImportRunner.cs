@@ -429,7 +429,8 @@ public static partial class Runner
             await using var cmd = new NpgsqlCommand($"CREATE DATABASE {name}", c);
             await cmd.ExecuteNonQueryAsync();
         }
-        return new NpgsqlConnectionStringBuilder(server) { Database = name }.ConnectionString;
+        // No command timeout: a keyed COPY of ten million rows takes minutes.
+        return new NpgsqlConnectionStringBuilder(server) { Database = name, CommandTimeout = 0 }.ConnectionString;
     }
 
     private static async Task DropDatabaseAsync(string server, string name)

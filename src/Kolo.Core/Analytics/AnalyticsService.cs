@@ -100,6 +100,8 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
 
     private DateTime Now() => clock.GetUtcNow().UtcDateTime;
 
+    private static MoneyAmount Amount(long minor, string currency) => Money.FromMinor((long?)minor, currency)!;
+
     public static async Task<AnalyticsSettings> SettingsAsync(KoloDb db, CancellationToken ct)
     {
         var settings = await db.AnalyticsSettings.FirstOrDefaultAsync(ct);
@@ -240,7 +242,7 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
 
     public static ScoreView View(CustomerScore s, int predictionDays)
     {
-        MoneyAmount M(long minor) => Money.FromMinor(minor, s.Currency)!;
+        MoneyAmount M(long minor) => Amount(minor, s.Currency);
         return new ScoreView(s.CustomerId, s.AsOf, s.Orders, s.PurchaseDays, s.FirstPurchaseAt, s.LastPurchaseAt, s.RecencyDays, s.RecencyScore,
             s.FrequencyScore, s.MonetaryScore, s.Segment, s.ProbabilityAlive, s.ExpectedPurchases, predictionDays,
             s.ExpectedOrderValueMinor is { } aov ? M(aov) : null, M(s.ClvMinor), M(s.RevenueMinor), M(s.CostOfGoodsMinor), M(s.DiscountsMinor),
@@ -427,8 +429,8 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
         long KeyOf(CustomerScore s) => field switch { "clv" => s.ClvMinor, "margin" => s.MarginMinor, _ => s.ValueAtStakeMinor };
         var next = rows.Count > limit ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{KeyOf(rows[limit - 1].s)}_{rows[limit - 1].s.CustomerId}") : null;
         return new Page<RankedCustomer>(rows.Take(limit).Select(x => new RankedCustomer(x.s.CustomerId, x.DisplayName, x.OwnerId, x.s.Segment, x.s.ProbabilityAlive,
-            Money.FromMinor(x.s.ClvMinor, x.s.Currency)!, Money.FromMinor(x.s.MarginMinor, x.s.Currency)!, Money.FromMinor(x.s.RevenueMinor, x.s.Currency)!,
-            Money.FromMinor(x.s.ValueAtStakeMinor, x.s.Currency)!, x.s.LastPurchaseAt)).ToList(), next);
+            Amount(x.s.ClvMinor, x.s.Currency), Amount(x.s.MarginMinor, x.s.Currency), Amount(x.s.RevenueMinor, x.s.Currency),
+            Amount(x.s.ValueAtStakeMinor, x.s.Currency), x.s.LastPurchaseAt)).ToList(), next);
     }
 
     /// <summary>
@@ -454,7 +456,7 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
         {
             if (open.Contains(c.CustomerId)) { had++; continue; }
             if (c.OwnerId is not { } owner) { noOwner++; continue; }
-            var stake = Money.FromMinor(c.ValueAtStakeMinor, c.Currency)!;
+            var stake = Amount(c.ValueAtStakeMinor, c.Currency);
             db.Tasks.Add(new TaskItem
             {
                 Title = $"Win back {c.DisplayName}", AssigneeId = owner, CustomerId = c.CustomerId, RelatedType = WinBackTaskType,

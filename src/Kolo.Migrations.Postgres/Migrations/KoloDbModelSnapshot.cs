@@ -23,6 +23,245 @@ namespace Kolo.Migrations.Postgres.Migrations
 
             NpgsqlModelBuilderExtensions.UseIdentityByDefaultColumns(modelBuilder);
 
+            modelBuilder.Entity("Kolo.Core.Analytics.AnalyticsJob", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTime?>("AsOf")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTime?>("CalibrationEnd")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid?>("CreatedById")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
+
+                    b.Property<DateTime?>("FinishedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTime?>("HeartbeatAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTime?>("HoldoutEnd")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(12)
+                        .HasColumnType("character varying(12)");
+
+                    b.Property<int>("Progress")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Result")
+                        .HasColumnType("text");
+
+                    b.Property<string>("Stage")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<DateTime?>("StartedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(12)
+                        .HasColumnType("character varying(12)");
+
+                    b.Property<string>("TimeUnit")
+                        .IsRequired()
+                        .HasMaxLength(8)
+                        .HasColumnType("character varying(8)");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Status", "CreatedAt");
+
+                    b.HasIndex("Kind", "Status", "FinishedAt");
+
+                    b.ToTable("analytics_jobs", (string)null);
+                });
+
+            modelBuilder.Entity("Kolo.Core.Analytics.AnalyticsSettings", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("AnnualDiscountRateBasisPoints")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("Currency")
+                        .IsRequired()
+                        .HasMaxLength(3)
+                        .HasColumnType("character varying(3)");
+
+                    b.Property<int>("HorizonMonths")
+                        .HasColumnType("integer");
+
+                    b.Property<string>("InteractionCosts")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<double>("MinConfidence")
+                        .HasColumnType("double precision");
+
+                    b.Property<double>("MinSupport")
+                        .HasColumnType("double precision");
+
+                    b.Property<int>("PredictionDays")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("RecomputeHours")
+                        .HasColumnType("integer");
+
+                    b.Property<Guid>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("uuid");
+
+                    b.Property<double>("WinBackThreshold")
+                        .HasColumnType("double precision");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("analytics_settings", (string)null);
+                });
+
+            modelBuilder.Entity("Kolo.Core.Analytics.CustomerScore", b =>
+                {
+                    b.Property<Guid>("CustomerId")
+                        .HasColumnType("uuid");
+
+                    b.Property<long>("AcquisitionCostMinor")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTime>("AsOf")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("ClvMinor")
+                        .HasColumnType("bigint");
+
+                    b.Property<DateTime>("ComputedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("CostOfGoodsMinor")
+                        .HasColumnType("bigint");
+
+                    b.Property<long>("CostToServeMinor")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Currency")
+                        .IsRequired()
+                        .HasMaxLength(3)
+                        .HasColumnType("character varying(3)");
+
+                    b.Property<long>("DiscountsMinor")
+                        .HasColumnType("bigint");
+
+                    b.Property<long?>("ExpectedOrderValueMinor")
+                        .HasColumnType("bigint");
+
+                    b.Property<double?>("ExpectedPurchases")
+                        .HasColumnType("double precision");
+
+                    b.Property<DateTime?>("FirstPurchaseAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int?>("FrequencyScore")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTime?>("LastPurchaseAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("MarginMinor")
+                        .HasColumnType("bigint");
+
+                    b.Property<int?>("MonetaryScore")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("Orders")
+                        .HasColumnType("integer");
+
+                    b.Property<double?>("ProbabilityAlive")
+                        .HasColumnType("double precision");
+
+                    b.Property<int>("PurchaseDays")
+                        .HasColumnType("integer");
+
+                    b.Property<int?>("RecencyDays")
+                        .HasColumnType("integer");
+
+                    b.Property<int?>("RecencyScore")
+                        .HasColumnType("integer");
+
+                    b.Property<long>("RevenueMinor")
+                        .HasColumnType("bigint");
+
+                    b.Property<string>("Segment")
+                        .HasMaxLength(24)
+                        .HasColumnType("character varying(24)");
+
+                    b.Property<long>("ValueAtStakeMinor")
+                        .HasColumnType("bigint");
+
+                    b.HasKey("CustomerId");
+
+                    b.HasIndex("ClvMinor", "CustomerId");
+
+                    b.HasIndex("MarginMinor", "CustomerId");
+
+                    b.HasIndex("ProbabilityAlive", "CustomerId");
+
+                    b.HasIndex("Segment", "CustomerId");
+
+                    b.HasIndex("ValueAtStakeMinor", "CustomerId");
+
+                    b.ToTable("customer_scores", (string)null);
+                });
+
+            modelBuilder.Entity("Kolo.Core.Analytics.StoredRule", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Antecedent")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.Property<double>("Confidence")
+                        .HasColumnType("double precision");
+
+                    b.Property<Guid>("Consequent")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("integer");
+
+                    b.Property<double>("Lift")
+                        .HasColumnType("double precision");
+
+                    b.Property<DateTime>("MinedAt")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<double>("Support")
+                        .HasColumnType("double precision");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Consequent", "Lift");
+
+                    b.ToTable("association_rules", (string)null);
+                });
+
             modelBuilder.Entity("Kolo.Core.Catalog.Product", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1339,6 +1578,58 @@ namespace Kolo.Migrations.Postgres.Migrations
                     b.HasKey("UserId", "LoginProvider", "Name");
 
                     b.ToTable("AspNetUserTokens", (string)null);
+                });
+
+            modelBuilder.Entity("Kolo.Core.Analytics.CustomerScore", b =>
+                {
+                    b.HasOne("Kolo.Core.Customers.Customer", null)
+                        .WithOne()
+                        .HasForeignKey("Kolo.Core.Analytics.CustomerScore", "CustomerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.OwnsMany("Kolo.Core.Analytics.Offer", "Offers", b1 =>
+                        {
+                            b1.Property<Guid>("CustomerScoreCustomerId");
+
+                            b1.Property<int>("__synthesizedOrdinal")
+                                .ValueGeneratedOnAdd();
+
+                            b1.PrimitiveCollection<string>("Because")
+                                .IsRequired();
+
+                            b1.Property<double>("Confidence");
+
+                            b1.Property<string>("Kind")
+                                .IsRequired();
+
+                            b1.Property<double>("Lift");
+
+                            b1.Property<string>("Name")
+                                .IsRequired();
+
+                            b1.Property<Guid>("ProductId");
+
+                            b1.Property<double>("Score");
+
+                            b1.Property<string>("Sku")
+                                .IsRequired();
+
+                            b1.Property<double>("Support");
+
+                            b1.HasKey("CustomerScoreCustomerId", "__synthesizedOrdinal");
+
+                            b1.ToTable("customer_scores");
+
+                            b1
+                                .ToJson("Offers")
+                                .HasColumnType("jsonb");
+
+                            b1.WithOwner()
+                                .HasForeignKey("CustomerScoreCustomerId");
+                        });
+
+                    b.Navigation("Offers");
                 });
 
             modelBuilder.Entity("Kolo.Core.Customers.Customer", b =>

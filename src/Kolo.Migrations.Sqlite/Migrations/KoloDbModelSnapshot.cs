@@ -17,6 +17,245 @@ namespace Kolo.Migrations.Sqlite.Migrations
 #pragma warning disable 612, 618
             modelBuilder.HasAnnotation("ProductVersion", "10.0.15");
 
+            modelBuilder.Entity("Kolo.Core.Analytics.AnalyticsJob", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("AsOf")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("CalibrationEnd")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("CreatedById")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("FinishedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("HeartbeatAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("HoldoutEnd")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Kind")
+                        .IsRequired()
+                        .HasMaxLength(12)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Progress")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Result")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Stage")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("StartedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Status")
+                        .IsRequired()
+                        .HasMaxLength(12)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("TimeUnit")
+                        .IsRequired()
+                        .HasMaxLength(8)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Status", "CreatedAt");
+
+                    b.HasIndex("Kind", "Status", "FinishedAt");
+
+                    b.ToTable("analytics_jobs", (string)null);
+                });
+
+            modelBuilder.Entity("Kolo.Core.Analytics.AnalyticsSettings", b =>
+                {
+                    b.Property<int>("Id")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("AnnualDiscountRateBasisPoints")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Currency")
+                        .IsRequired()
+                        .HasMaxLength(3)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("HorizonMonths")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("InteractionCosts")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("MinConfidence")
+                        .HasColumnType("REAL");
+
+                    b.Property<double>("MinSupport")
+                        .HasColumnType("REAL");
+
+                    b.Property<int>("PredictionDays")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("RecomputeHours")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("Version")
+                        .IsConcurrencyToken()
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("WinBackThreshold")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("Id");
+
+                    b.ToTable("analytics_settings", (string)null);
+                });
+
+            modelBuilder.Entity("Kolo.Core.Analytics.CustomerScore", b =>
+                {
+                    b.Property<Guid>("CustomerId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("AcquisitionCostMinor")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("AsOf")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ClvMinor")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("ComputedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("CostOfGoodsMinor")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("CostToServeMinor")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Currency")
+                        .IsRequired()
+                        .HasMaxLength(3)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("DiscountsMinor")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("ExpectedOrderValueMinor")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double?>("ExpectedPurchases")
+                        .HasColumnType("REAL");
+
+                    b.Property<DateTime?>("FirstPurchaseAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("FrequencyScore")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime?>("LastPurchaseAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("MarginMinor")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("MonetaryScore")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Orders")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double?>("ProbabilityAlive")
+                        .HasColumnType("REAL");
+
+                    b.Property<int>("PurchaseDays")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("RecencyDays")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("RecencyScore")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long>("RevenueMinor")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<string>("Segment")
+                        .HasMaxLength(24)
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("ValueAtStakeMinor")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("CustomerId");
+
+                    b.HasIndex("ClvMinor", "CustomerId");
+
+                    b.HasIndex("MarginMinor", "CustomerId");
+
+                    b.HasIndex("ProbabilityAlive", "CustomerId");
+
+                    b.HasIndex("Segment", "CustomerId");
+
+                    b.HasIndex("ValueAtStakeMinor", "CustomerId");
+
+                    b.ToTable("customer_scores", (string)null);
+                });
+
+            modelBuilder.Entity("Kolo.Core.Analytics.StoredRule", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Antecedent")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("Confidence")
+                        .HasColumnType("REAL");
+
+                    b.Property<Guid>("Consequent")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Count")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<double>("Lift")
+                        .HasColumnType("REAL");
+
+                    b.Property<DateTime>("MinedAt")
+                        .HasColumnType("TEXT");
+
+                    b.Property<double>("Support")
+                        .HasColumnType("REAL");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("Consequent", "Lift");
+
+                    b.ToTable("association_rules", (string)null);
+                });
+
             modelBuilder.Entity("Kolo.Core.Catalog.Product", b =>
                 {
                     b.Property<Guid>("Id")
@@ -1322,6 +1561,58 @@ namespace Kolo.Migrations.Sqlite.Migrations
                     b.HasKey("UserId", "LoginProvider", "Name");
 
                     b.ToTable("AspNetUserTokens", (string)null);
+                });
+
+            modelBuilder.Entity("Kolo.Core.Analytics.CustomerScore", b =>
+                {
+                    b.HasOne("Kolo.Core.Customers.Customer", null)
+                        .WithOne()
+                        .HasForeignKey("Kolo.Core.Analytics.CustomerScore", "CustomerId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.OwnsMany("Kolo.Core.Analytics.Offer", "Offers", b1 =>
+                        {
+                            b1.Property<Guid>("CustomerScoreCustomerId");
+
+                            b1.Property<int>("__synthesizedOrdinal")
+                                .ValueGeneratedOnAddOrUpdate();
+
+                            b1.PrimitiveCollection<string>("Because")
+                                .IsRequired();
+
+                            b1.Property<double>("Confidence");
+
+                            b1.Property<string>("Kind")
+                                .IsRequired();
+
+                            b1.Property<double>("Lift");
+
+                            b1.Property<string>("Name")
+                                .IsRequired();
+
+                            b1.Property<Guid>("ProductId");
+
+                            b1.Property<double>("Score");
+
+                            b1.Property<string>("Sku")
+                                .IsRequired();
+
+                            b1.Property<double>("Support");
+
+                            b1.HasKey("CustomerScoreCustomerId", "__synthesizedOrdinal");
+
+                            b1.ToTable("customer_scores");
+
+                            b1
+                                .ToJson("Offers")
+                                .HasColumnType("TEXT");
+
+                            b1.WithOwner()
+                                .HasForeignKey("CustomerScoreCustomerId");
+                        });
+
+                    b.Navigation("Offers");
                 });
 
             modelBuilder.Entity("Kolo.Core.Customers.Customer", b =>

@@ -1,3 +1,5 @@
+using Kolo.Core.Analytics;
+using Kolo.Web.Analytics;
 using System.Text.Json.Serialization;
 using Kolo.Core.Catalog;
 using Kolo.Core.Customers;
@@ -72,6 +74,11 @@ builder.Services.AddSingleton<ImportEngine>();
 builder.Services.AddSingleton<ImportSignal>();
 builder.Services.AddSingleton<ExportService>();
 builder.Services.AddHostedService<ImportRunner>();
+// Analytics: scores, model fits and rules, computed by background jobs.
+builder.Services.AddSingleton<AnalyticsService>();
+builder.Services.AddSingleton<AnalyticsJobRunner>();
+builder.Services.AddSingleton<AnalyticsSignal>();
+builder.Services.AddHostedService<AnalyticsWorker>();
 
 builder.Services.AddIdentityCore<User>(o =>
     {
@@ -151,6 +158,7 @@ app.MapTimelineEndpoints();
 app.MapTaskEndpoints();
 app.MapProductEndpoints();
 app.MapOrderEndpoints();
+app.MapAnalyticsEndpoints();
 app.MapImportEndpoints();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 

@@ -21,6 +21,8 @@ public sealed class KoloOptions
     public int DeliveryWarningDays { get; set; } = 2;
     /// <summary>How often the delivery warnings are checked.</summary>
     public int FulfilmentCheckSeconds { get; set; } = 300;
+    /// <summary>How often the analytics worker looks for queued jobs and the scheduled recompute.</summary>
+    public int AnalyticsPollSeconds { get; set; } = 10;
     /// <summary>SMTP server for e-mail reminders; none by default.</summary>
     public Kolo.Core.Tasks.SmtpOptions Smtp { get; set; } = new();
 

@@ -84,3 +84,10 @@ public sealed class SqliteCollection : ICollectionFixture<SqliteFixture>;
 
 [CollectionDefinition("postgres")]
 public sealed class PostgresCollection : ICollectionFixture<PostgresFixture>;
+
+/// <summary>Analytics reads every order of the database: its tests get databases of their own.</summary>
+[CollectionDefinition("analytics-sqlite")]
+public sealed class AnalyticsSqliteCollection : ICollectionFixture<SqliteFixture>;
+
+[CollectionDefinition("analytics-postgres")]
+public sealed class AnalyticsPostgresCollection : ICollectionFixture<PostgresFixture>;

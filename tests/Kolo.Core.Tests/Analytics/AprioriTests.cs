@@ -170,6 +170,20 @@ public class AprioriTests
         Assert.Same(rule, rules[0]);
     }
 
+    [Theory]
+    // Lantz, "Machine Learning with R", ch. 8: apriori(groceries, support = 0.006, confidence = 0.25, minlen = 2).
+    [InlineData(0.006, 0.25, 463)]
+    // The arules/arulesViz examples: apriori(Groceries, parameter = list(support = 0.001, confidence = 0.8)).
+    [InlineData(0.001, 0.8, 410)]
+    public void Groceries_rule_counts_match_published_arules_runs(double minSupport, double minConfidence, int rules)
+    {
+        var labelled = Groceries();
+        var ids = labelled.SelectMany(b => b).Distinct().Select((label, i) => (label, i)).ToDictionary(p => p.label, p => p.i);
+        var baskets = labelled.Select(b => b.Select(l => ids[l]).ToArray()).ToList();
+        // arules' default maxlen is 10 items.
+        Assert.Equal(rules, Apriori.Mine(baskets, minSupport, minConfidence, maxItemsetSize: 10).Count);
+    }
+
     [Fact]
     public void Groceries_at_low_support_with_four_item_sets_match_the_brute_force_count()
     {

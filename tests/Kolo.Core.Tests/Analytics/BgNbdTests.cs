@@ -195,6 +195,16 @@ public class BgNbdTests
     }
 
     [Fact]
+    public void Conditional_expectation_of_cdnow_customer_1_matches_a_high_precision_evaluation()
+    {
+        // E[Y(39) | x = 2, t_x = 30.43, T = 38.86] at the published estimates, evaluated with 40 significant digits
+        // (mpmath's hyp2f1) when this test was written: 1.22602817476714…; likewise t = 1: 0.03744796974173226….
+        var s = new RepeatStats(2, 30.43, 38.86);
+        Assert.Equal(1.226028174767144, BgNbd.ConditionalExpectedPurchases(Published, s, 39), 12);
+        Assert.Equal(0.03744796974173226, BgNbd.ConditionalExpectedPurchases(Published, s, 1), 14);
+    }
+
+    [Fact]
     public void Predictions_match_the_lifetimes_documentation()
     {
         // `lifetimes` Quickstart: the customers with the highest expected purchases in the next week (t = 1).

@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using Kolo.Web.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Kolo.Web.Tests;
 
@@ -33,6 +34,30 @@ public abstract class AnalyticsDatasetTests(KoloAppFixture fx) : ApiTestBase(fx)
             Assert.True(DateTime.UtcNow < until, $"The analytics job did not finish in {timeoutSeconds} s: {job}");
             await Task.Delay(200);
         }
+    }
+
+    [Fact]
+    public async Task Cdnow_scores_as_of_the_calibration_end_give_the_models_predictions_per_customer()
+    {
+        using var admin = Fx.Admin();
+        await ImportCdnowAsync(admin);
+        var fit = await WaitForAnalyticsJobAsync(admin, (await admin.PostJsonAsync("/api/v1/analytics/clv/fit", new { calibrationEnd = "1997-09-30", timeUnit = "Week" }, HttpStatusCode.Accepted)).Id());
+        Assert.Equal("Succeeded", fit.Str("status"));
+        var scores = await WaitForAnalyticsJobAsync(admin, (await admin.PostJsonAsync("/api/v1/analytics/recompute", new { asOf = "1997-09-30" }, HttpStatusCode.Accepted)).Id());
+        Assert.True(scores.Str("status") == "Succeeded", scores.ToString());
+        Assert.Equal(2_357, scores.GetProperty("result").GetProperty("buyers").GetInt32());
+
+        // The sample's customer 1 (master id 4): x = 2, t_x = 30.43, T = 38.86 weeks; at the fitted parameters
+        // P(alive) = 0.7266 (computed independently to 40 digits when the model was written).
+        Guid id;
+        await using (var db = await Fx.Factory.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Kolo.Core.Data.KoloDb>>().CreateDbContextAsync())
+            id = db.Customers.Single(c => c.ExternalId == "cdnow-4").Id;
+        var score = await admin.GetJsonAsync($"/api/v1/customers/{id}/scores");
+        Assert.Equal(0.7266, score.GetProperty("probabilityAlive").GetDouble(), 0.001);
+        Assert.Equal(3, score.GetProperty("purchaseDays").GetInt32());
+        Assert.False(string.IsNullOrEmpty(score.Str("segment")));
+        Assert.True(score.GetProperty("clv").GetProperty("amount").GetDecimal() > 0);
+        Assert.Equal("USD", score.GetProperty("clv").Str("currency"));
     }
 
     [Fact]

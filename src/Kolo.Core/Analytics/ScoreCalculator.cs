@@ -100,13 +100,14 @@ public static class ScoreCalculator
                 s.CostOfGoodsMinor = costs.GetValueOrDefault(c.Id);
                 var tenureYears = Math.Max(1, (asOfDay - h.First).TotalDays / 365.25);
                 s.ValueAtStakeMinor = (long)Math.Round(s.RevenueMinor / tenureYears * settings.HorizonMonths / 12.0);
-                if (fit is { } model)
+                if (fit is { } model && model.Fit.BgNbdConverged)
                 {
                     var repeat = h.Repeat(asOfDay, unitDays);
                     var p = model.Fit.BgNbd;
                     s.ProbabilityAlive = BgNbd.ProbabilityAlive(p, repeat);
                     s.ExpectedPurchases = BgNbd.ConditionalExpectedPurchases(p, repeat, settings.PredictionDays / unitDays);
-                    if (model.Fit.GammaGamma is { } gg)
+                    // A spend model that did not converge, or with q <= 1 (an infinite mean), predicts nothing.
+                    if (model.Fit.GammaGamma is { Q: > 1 } gg && model.Fit.GammaGammaConverged)
                     {
                         var mean = h.MeanRepeatValue(digits);
                         var value = mean is > 0 ? GammaGamma.ConditionalExpectedAverageValue(gg, new SpendStats(h.Days.Count - 1, mean.Value))

@@ -140,7 +140,8 @@ public sealed record CustomerDetails
 public sealed record CustomerListItem(
     Guid Id, CustomerKind Kind, string DisplayName, string? Email, string? Phone, string? City,
     LifecycleStatus Status, Guid? OwnerId, string? OwnerName, IReadOnlyList<string> Tags,
-    DateTime CreatedAt, DateTime UpdatedAt, DateTime? ArchivedAt);
+    DateTime CreatedAt, DateTime UpdatedAt, DateTime? ArchivedAt,
+    string? Segment = null, double? ProbabilityAlive = null, MoneyAmount? Clv = null, MoneyAmount? Margin = null);
 
 public sealed record CustomerQuery
 {
@@ -153,7 +154,15 @@ public sealed record CustomerQuery
     public DateTime? CreatedTo { get; init; }
     /// <summary>False (the default) lists active customers; true lists archived ones only.</summary>
     public bool Archived { get; init; }
-    /// <summary>name, createdAt, updatedAt; a leading '-' sorts descending. With <c>q</c> and no sort: best match first.</summary>
+    /// <summary>RFM segment name (Champions, AtRisk, ...), from the latest analytics scores.</summary>
+    public string? Segment { get; init; }
+    /// <summary>P(alive) range, 0–1.</summary>
+    public double? MinProbabilityAlive { get; init; }
+    public double? MaxProbabilityAlive { get; init; }
+    /// <summary>Predicted CLV range in minor units of the analytics currency.</summary>
+    public long? MinClv { get; init; }
+    public long? MaxClv { get; init; }
+    /// <summary>name, createdAt, updatedAt, clv, margin; a leading '-' sorts descending. With <c>q</c> and no sort: best match first.</summary>
     public string? Sort { get; init; }
     public int Limit { get; init; } = 50;
     public string? Cursor { get; init; }

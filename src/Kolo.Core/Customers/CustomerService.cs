@@ -73,6 +73,33 @@ public sealed class CustomerService(
             if (page.Count > limit) next = new Cursor(page[limit - 1].Term, page[limit - 1].Customer.Id).Encode();
             rows = page.Take(limit).Select(x => x.Customer).ToList();
         }
+        else if (sort.ByScore)
+        {
+            // Walk the scores' (value, customer) index and join the filtered customers; customers without scores
+            // (none computed yet) are not in a score order.
+            foreach (var word in words) customers = WithTermPrefix(db, customers, word);
+            var scores = db.CustomerScores.AsQueryable();
+            var byClv = sort.Field == CustomerSort.Clv;
+            if (cursor is { } c)
+            {
+                var key = long.Parse(c.Key, System.Globalization.CultureInfo.InvariantCulture);
+                var id = c.Id;
+                scores = (byClv, sort.Descending) switch
+                {
+                    (true, false) => scores.Where(s => s.ClvMinor > key || (s.ClvMinor == key && s.CustomerId.CompareTo(id) > 0)),
+                    (true, true) => scores.Where(s => s.ClvMinor < key || (s.ClvMinor == key && s.CustomerId.CompareTo(id) < 0)),
+                    (false, false) => scores.Where(s => s.MarginMinor > key || (s.MarginMinor == key && s.CustomerId.CompareTo(id) > 0)),
+                    (false, true) => scores.Where(s => s.MarginMinor < key || (s.MarginMinor == key && s.CustomerId.CompareTo(id) < 0)),
+                };
+            }
+            var joined = scores.Join(customers, s => s.CustomerId, cu => cu.Id, (s, cu) => new { Key = byClv ? s.ClvMinor : s.MarginMinor, s.CustomerId, Customer = cu });
+            var page = await (sort.Descending
+                    ? joined.OrderByDescending(x => x.Key).ThenByDescending(x => x.CustomerId)
+                    : joined.OrderBy(x => x.Key).ThenBy(x => x.CustomerId))
+                .Take(limit + 1).ToListAsync(ct);
+            if (page.Count > limit) next = new Cursor(page[limit - 1].Key.ToString(System.Globalization.CultureInfo.InvariantCulture), page[limit - 1].CustomerId).Encode();
+            rows = page.Take(limit).Select(x => x.Customer).ToList();
+        }
         else
         {
             foreach (var word in words) customers = WithTermPrefix(db, customers, word);
@@ -107,6 +134,11 @@ public sealed class CustomerService(
             var tagKey = TextNormalizer.Normalize(query.Tag);
             customers = customers.Where(c => c.Tags.Any(t => t.Tag!.NameKey == tagKey));
         }
+        if (query.Segment is { Length: > 0 } segment) customers = customers.Where(c => db.CustomerScores.Any(s => s.CustomerId == c.Id && s.Segment == segment));
+        if (query.MinProbabilityAlive is { } minAlive) customers = customers.Where(c => db.CustomerScores.Any(s => s.CustomerId == c.Id && s.ProbabilityAlive >= minAlive));
+        if (query.MaxProbabilityAlive is { } maxAlive) customers = customers.Where(c => db.CustomerScores.Any(s => s.CustomerId == c.Id && s.ProbabilityAlive <= maxAlive));
+        if (query.MinClv is { } minClv) customers = customers.Where(c => db.CustomerScores.Any(s => s.CustomerId == c.Id && s.ClvMinor >= minClv));
+        if (query.MaxClv is { } maxClv) customers = customers.Where(c => db.CustomerScores.Any(s => s.CustomerId == c.Id && s.ClvMinor <= maxClv));
         return customers;
     }
 
@@ -683,11 +715,19 @@ public sealed class CustomerService(
         var tags = (await db.CustomerTags.Where(t => ids.Contains(t.CustomerId))
                 .Select(t => new { t.CustomerId, t.Tag!.Name }).ToListAsync(ct))
             .ToLookup(t => t.CustomerId, t => t.Name);
-        return rows.Select(c => new CustomerListItem(
-            c.Id, c.Kind, c.DisplayName, c.Emails.FirstOrDefault()?.Address, c.Phones.FirstOrDefault()?.Number,
-            c.Addresses.Select(a => a.City).FirstOrDefault(x => x is not null), c.Status, c.OwnerId,
-            c.OwnerId is { } o ? owners.GetValueOrDefault(o) : null, tags[c.Id].Order().ToList(),
-            c.CreatedAt, c.UpdatedAt, c.ArchivedAt)).ToList();
+        var scores = await db.CustomerScores.Where(s => ids.Contains(s.CustomerId))
+            .Select(s => new { s.CustomerId, s.Segment, s.ProbabilityAlive, s.ClvMinor, s.MarginMinor, s.Currency })
+            .ToDictionaryAsync(s => s.CustomerId, ct);
+        return rows.Select(c =>
+        {
+            var score = scores.GetValueOrDefault(c.Id);
+            return new CustomerListItem(
+                c.Id, c.Kind, c.DisplayName, c.Emails.FirstOrDefault()?.Address, c.Phones.FirstOrDefault()?.Number,
+                c.Addresses.Select(a => a.City).FirstOrDefault(x => x is not null), c.Status, c.OwnerId,
+                c.OwnerId is { } o ? owners.GetValueOrDefault(o) : null, tags[c.Id].Order().ToList(),
+                c.CreatedAt, c.UpdatedAt, c.ArchivedAt, score?.Segment, score?.ProbabilityAlive,
+                score is null ? null : Money.FromMinor((long?)score.ClvMinor, score.Currency), score is null ? null : Money.FromMinor((long?)score.MarginMinor, score.Currency));
+        }).ToList();
     }
 
     private static CustomerLinkView ToView(CustomerLink link, string otherName, bool outgoing) => new(
@@ -733,14 +773,18 @@ public sealed class CustomerService(
     private sealed record CustomerSort(string Field, bool Descending)
     {
         public const string Relevance = "relevance";
+        public const string Clv = "clv";
+        public const string Margin = "margin";
+
+        public bool ByScore => Field is Clv or Margin;
 
         public static CustomerSort Parse(string? sort, bool hasSearch, ValidationErrors errors)
         {
             if (string.IsNullOrWhiteSpace(sort)) return new CustomerSort(hasSearch ? Relevance : "name", false);
             var descending = sort.StartsWith('-');
             var field = sort.TrimStart('-', '+');
-            if (field is "name" or "createdAt" or "updatedAt") return new CustomerSort(field, descending);
-            errors.Add("sort", "Sort by name, createdAt or updatedAt, with a leading '-' for descending.");
+            if (field is "name" or "createdAt" or "updatedAt" or Clv or Margin) return new CustomerSort(field, descending);
+            errors.Add("sort", "Sort by name, createdAt, updatedAt, clv or margin, with a leading '-' for descending.");
             return new CustomerSort("name", false);
         }
 

@@ -105,7 +105,8 @@ public static class CustomerEndpoints
 /// <summary>List query parameters. Enums and dates arrive as text so a bad value gets a 400 naming the parameter.</summary>
 public sealed record CustomerListRequest(
     string? Q, string? Status, string? Tag, Guid? Owner, string? City, string? CreatedFrom, string? CreatedTo,
-    bool? Archived, string? Sort, int? Limit, string? Cursor)
+    bool? Archived, string? Sort, int? Limit, string? Cursor,
+    string? Segment = null, double? MinProbabilityAlive = null, double? MaxProbabilityAlive = null, long? MinClv = null, long? MaxClv = null)
 {
     public CustomerQuery ToQuery()
     {
@@ -113,11 +114,15 @@ public sealed record CustomerListRequest(
         var status = QueryValues.Enum<LifecycleStatus>(Status, "status", errors);
         var from = ParseDate(CreatedFrom, "createdFrom", errors);
         var to = ParseDate(CreatedTo, "createdTo", errors);
+        var segment = QueryValues.Enum<Kolo.Core.Analytics.Models.RfmSegment>(Segment, "segment", errors);
+        if (MinProbabilityAlive is < 0 or > 1) errors.Add("minProbabilityAlive", "minProbabilityAlive is between 0 and 1.");
+        if (MaxProbabilityAlive is < 0 or > 1) errors.Add("maxProbabilityAlive", "maxProbabilityAlive is between 0 and 1.");
         errors.ThrowIfAny();
         return new CustomerQuery
         {
             Q = Q, Status = status, Tag = Tag, OwnerId = Owner, City = City, CreatedFrom = from, CreatedTo = to,
             Archived = Archived ?? false, Sort = Sort, Limit = Limit ?? 50, Cursor = Cursor,
+            Segment = segment?.ToString(), MinProbabilityAlive = MinProbabilityAlive, MaxProbabilityAlive = MaxProbabilityAlive, MinClv = MinClv, MaxClv = MaxClv,
         };
     }
 

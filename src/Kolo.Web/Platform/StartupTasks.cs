@@ -1,4 +1,5 @@
 using System.Security.Cryptography;
+using Kolo.Core.Analytics;
 using Kolo.Core.Customers;
 using Kolo.Core.Data;
 using Kolo.Core.Platform;
@@ -134,6 +135,113 @@ public static class StartupTasks
             });
 
         await SeedOrdersAsync(services, ids, now);
+        await SeedPurchaseHistoryAsync(services, ids, now);
+    }
+
+    /// <summary>
+    /// Two years of delivered orders for the demo customers — buying rates and drop-out drawn as the BG/NBD model
+    /// assumes, baskets with habits (a table with chairs, a sofa with a rug) — then a lifetime-value fit and a score
+    /// recompute queued, so the analytics pages, the customer card's scores and the offers show something.
+    /// </summary>
+    private static async Task SeedPurchaseHistoryAsync(IServiceProvider services, List<Guid> customerIds, DateTime now)
+    {
+        var factory = services.GetRequiredService<IDbContextFactory<KoloDb>>();
+        await using var db = await factory.CreateDbContextAsync();
+        var products = await db.Products.AsNoTracking().ToDictionaryAsync(p => p.Sku);
+        string[][] habits =
+        [
+            ["TAB-050", "CHR-020"], ["SOF-210", "RUG-330"], ["SOF-210", "LMP-007"], ["KIT-100", "SRV-DEL"],
+            ["CHR-020"], ["LMP-007"], ["RUG-330", "LMP-007"], ["TAB-050", "CHR-020", "LMP-007"],
+        ];
+        var random = new Random(2026);
+        var records = new List<object>();
+        var buyers = new HashSet<Guid>();
+        var start = now.Date.AddDays(-730);
+        var number = 0;
+        foreach (var customerId in customerIds.Take(100))
+        {
+            // Purchases per week λ ~ Gamma(0.8)/40 (about one purchase a year on average); after each purchase the
+            // customer drops out with probability p ~ Beta(1, 3).
+            var rate = Gamma(random, 0.8) / 40;
+            var dropout = Beta(random, 1, 3);
+            var t = random.NextDouble() * 300;
+            while (true)
+            {
+                var day = start.AddDays(Math.Floor(t));
+                if (day >= now.Date) break;
+                var basket = habits[random.Next(habits.Length)];
+                var order = new Order
+                {
+                    Number = $"H-{++number:D5}", CustomerId = customerId, Status = OrderStatus.Delivered, Currency = "UAH",
+                    Channel = random.Next(3) == 0 ? "web" : "store", PaymentMethod = "card", OrderedAt = day.AddHours(10 + random.Next(8)),
+                    CreatedAt = now, UpdatedAt = now,
+                };
+                order.ConfirmedAt = order.OrderedAt;
+                order.DeliveredAt = order.OrderedAt.AddDays(3);
+                order.PromisedDeliveryDate = DateOnly.FromDateTime(order.OrderedAt.AddDays(4));
+                var lineNo = 0;
+                foreach (var sku in basket)
+                {
+                    var product = products[sku];
+                    order.Lines.Add(new OrderLine
+                    {
+                        OrderId = order.Id, LineNo = ++lineNo, ProductId = product.Id, Sku = sku, Description = product.Name,
+                        Quantity = sku == "CHR-020" ? 4 : 1, UnitPriceMinor = product.ListPriceMinor,
+                    });
+                }
+                OrderTotals.Apply(order);
+                records.Add(order);
+                records.AddRange(order.Lines);
+                buyers.Add(customerId);
+                if (random.NextDouble() < dropout) break;
+                t += -Math.Log(1 - random.NextDouble()) / Math.Max(rate, 1e-3) * 7;
+            }
+        }
+        await using (var tx = await db.Database.BeginTransactionAsync())
+        {
+            await BulkInsert.WriteAsync(db, records);
+            await db.Customers.Where(c => buyers.Contains(c.Id) && c.Status != LifecycleStatus.Customer)
+                .ExecuteUpdateAsync(u => u.SetProperty(c => c.Status, LifecycleStatus.Customer));
+            await tx.CommitAsync();
+        }
+        db.AnalyticsSettings.Add(new AnalyticsSettings
+        {
+            Currency = "UAH", InteractionCosts = new() { ["Call"] = "1500", ["Meeting"] = "6000", ["Visit"] = "8000", ["Email"] = "200" },
+        });
+        db.AnalyticsJobs.AddRange(
+            new AnalyticsJob { Kind = AnalyticsJobKind.ClvFit, Status = AnalyticsJobStatus.Queued, CalibrationEnd = now.Date.AddDays(-182), HoldoutEnd = now.Date, TimeUnit = Kolo.Core.Analytics.TimeUnit.Week, CreatedAt = now },
+            new AnalyticsJob { Kind = AnalyticsJobKind.Scores, Status = AnalyticsJobStatus.Queued, CreatedAt = now.AddTicks(10) });
+        await db.SaveChangesAsync();
+    }
+
+    /// <summary>A Gamma(shape, 1) draw (Marsaglia and Tsang), for the demo's buying rates.</summary>
+    private static double Gamma(Random random, double shape)
+    {
+        if (shape < 1) return Gamma(random, shape + 1) * Math.Pow(random.NextDouble(), 1 / shape);
+        var d = shape - 1.0 / 3;
+        var c = 1 / Math.Sqrt(9 * d);
+        while (true)
+        {
+            double x, v;
+            do
+            {
+                x = Normal(random);
+                v = 1 + c * x;
+            }
+            while (v <= 0);
+            v = v * v * v;
+            var u = random.NextDouble();
+            if (Math.Log(u) < 0.5 * x * x + d - d * v + d * Math.Log(v)) return d * v;
+        }
+    }
+
+    private static double Normal(Random random) =>
+        Math.Sqrt(-2 * Math.Log(1 - random.NextDouble())) * Math.Cos(2 * Math.PI * random.NextDouble());
+
+    private static double Beta(Random random, double a, double b)
+    {
+        var x = Gamma(random, a);
+        return x / (x + Gamma(random, b));
     }
 
     /// <summary>A small catalogue and orders in every state, so purchases, deliveries and the start page show something.</summary>

@@ -1,4 +1,5 @@
 using System.Data.Common;
+using Kolo.Core.Analytics;
 using Kolo.Core.Catalog;
 using Kolo.Core.Customers;
 using Kolo.Core.Data;
@@ -19,6 +20,17 @@ public abstract class BulkInsertTests(KoloAppFixture fx) : ApiTestBase(fx)
     private IDbContextFactory<KoloDb> Factory => Fx.Factory.Services.GetRequiredService<IDbContextFactory<KoloDb>>();
 
     private static readonly DateTime At = new(2026, 3, 4, 5, 6, 7, 891, DateTimeKind.Utc);
+
+    private static readonly Guid OfferedProduct = Guid.Parse("01a20d92-0000-7000-8000-000000000001");
+
+    private static CustomerScore ScoreOf(Customer customer, Product product) => new()
+    {
+        CustomerId = customer.Id, AsOf = At.Date, Orders = 3, PurchaseDays = 2, FirstPurchaseAt = At.AddDays(-40), LastPurchaseAt = At, RecencyDays = 0,
+        RecencyScore = 5, FrequencyScore = 4, MonetaryScore = 3, Segment = "Champions", ProbabilityAlive = 0.8125, ExpectedPurchases = 1.25,
+        ExpectedOrderValueMinor = 12_345, ClvMinor = 98_765, RevenueMinor = 50_000, CostOfGoodsMinor = 20_000, MarginMinor = 30_000, Currency = "UAH",
+        ComputedAt = At,
+        Offers = [new Offer { ProductId = OfferedProduct, Sku = "OFFER-1", Name = "Mug, \"large\"", Kind = "cross-sell", Because = ["Plate", "Кружка"], Confidence = 0.43, Lift = 2.9, Support = 0.01, Score = 0.43 }],
+    };
 
     private static (Customer Customer, Product Product, Order Order, AuditEntry Audit, List<CustomerSearchTerm> Terms) Records(string suffix)
     {
@@ -60,11 +72,12 @@ public abstract class BulkInsertTests(KoloAppFixture fx) : ApiTestBase(fx)
         db.Orders.Add(r.Order);
         db.AuditEntries.Add(r.Audit);
         db.CustomerSearchTerms.AddRange(r.Terms);
+        db.CustomerScores.Add(ScoreOf(r.Customer, r.Product));
     }
 
     /// <summary>Children before parents, to show the writer orders tables by their foreign keys.</summary>
     private static List<object> RecordList((Customer Customer, Product Product, Order Order, AuditEntry Audit, List<CustomerSearchTerm> Terms) r) =>
-        [.. r.Order.Lines, r.Order, .. r.Terms, r.Audit, r.Product, r.Customer];
+        [.. r.Order.Lines, r.Order, .. r.Terms, r.Audit, ScoreOf(r.Customer, r.Product), r.Product, r.Customer];
 
     [Fact]
     public async Task Bulk_written_rows_equal_the_rows_SaveChanges_writes()
@@ -89,6 +102,10 @@ public abstract class BulkInsertTests(KoloAppFixture fx) : ApiTestBase(fx)
         await AssertSameRowAsync(read, "products", viaEf.Product.Id, viaBulk.Product.Id, "Id", "Sku", "Version");
         await AssertSameRowAsync(read, "orders", viaEf.Order.Id, viaBulk.Order.Id, "Id", "Number", "ExternalId", "CustomerId", "Version");
         await AssertSameRowAsync(read, "audit_entries", viaEf.Audit.Id, viaBulk.Audit.Id, "Id", "EntityId", "Changes");
+        await AssertSameRowAsync(read, "customer_scores", viaEf.Customer.Id, viaBulk.Customer.Id, "CustomerId");
+        var offers = (await read.CustomerScores.AsNoTracking().SingleAsync(s => s.CustomerId == viaBulk.Customer.Id)).Offers;
+        Assert.Equal(["Plate", "Кружка"], offers.Single().Because);
+        Assert.Equal(OfferedProduct, offers.Single().ProductId);
 
         // The differing columns differ only by the suffix; JSON columns are checked through EF's own reading.
         var customer = await read.Customers.AsNoTracking().SingleAsync(c => c.Id == viaBulk.Customer.Id);
@@ -150,7 +167,7 @@ public abstract class BulkInsertTests(KoloAppFixture fx) : ApiTestBase(fx)
         var isPostgres = db.Database.IsNpgsql();
         // Text casts show what is stored (SQLite: the stored text or number; PostgreSQL: the value's output form).
         var columns = await ColumnsAsync(connection, table, isPostgres);
-        command.CommandText = $"SELECT {string.Join(", ", columns.Select(c => isPostgres ? $"\"{c}\"::text" : $"CAST(\"{c}\" AS TEXT) || '|' || typeof(\"{c}\")"))} FROM \"{table}\" WHERE \"Id\" = @id";
+        command.CommandText = $"SELECT {string.Join(", ", columns.Select(c => isPostgres ? $"\"{c}\"::text" : $"CAST(\"{c}\" AS TEXT) || '|' || typeof(\"{c}\")"))} FROM \"{table}\" WHERE \"{(table == "customer_scores" ? "CustomerId" : "Id")}\" = @id";
         var p = command.CreateParameter();
         p.ParameterName = "@id";
         p.Value = isPostgres ? id : id.ToString().ToUpperInvariant();

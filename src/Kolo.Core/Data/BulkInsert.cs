@@ -169,7 +169,8 @@ public static class BulkInsert
             var value = field.Getter.GetClrValueUsingContainingEntity(item);
             if (value is null) { writer.WriteNull(field.Name); continue; }
             writer.WritePropertyName(field.Name);
-            field.Writer.ToJson(writer, field.Converter is { } c && field.Writer.ValueType != value.GetType() ? c.ConvertToProvider(value)! : value);
+            // A writer of the model type (a primitive collection) takes the value itself; otherwise the converted one.
+            field.Writer.ToJson(writer, field.Converter is { } c && !field.Writer.ValueType.IsInstanceOfType(value) ? c.ConvertToProvider(value)! : value);
         }
         writer.WriteEndObject();
     }

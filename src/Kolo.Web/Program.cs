@@ -1,3 +1,5 @@
+using Kolo.Core.Sales;
+using Kolo.Web.Sales;
 using Kolo.Core.Analytics;
 using Kolo.Web.Analytics;
 using System.Text.Json.Serialization;
@@ -79,6 +81,14 @@ builder.Services.AddSingleton<AnalyticsService>();
 builder.Services.AddSingleton<AnalyticsJobRunner>();
 builder.Services.AddSingleton<AnalyticsSignal>();
 builder.Services.AddHostedService<AnalyticsWorker>();
+// Sales: pipelines, deals, leads, forecasts, targets and commissions.
+builder.Services.AddSingleton<PipelineService>();
+builder.Services.AddSingleton<DealService>();
+builder.Services.AddSingleton<LeadService>();
+builder.Services.AddSingleton<VisitReportService>();
+builder.Services.AddSingleton<SalesPlanningService>();
+builder.Services.AddSingleton<ITimelineSource, DealTimelineSource>();
+builder.Services.AddSingleton<ICustomerMergeParticipant, DealMergeParticipant>();
 
 builder.Services.AddIdentityCore<User>(o =>
     {
@@ -159,6 +169,7 @@ app.MapTaskEndpoints();
 app.MapProductEndpoints();
 app.MapOrderEndpoints();
 app.MapAnalyticsEndpoints();
+app.MapSalesEndpoints();
 app.MapImportEndpoints();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 

@@ -39,6 +39,15 @@ public sealed class KoloDb(DbContextOptions<KoloDb> options)
     public DbSet<Analytics.AnalyticsJob> AnalyticsJobs => Set<Analytics.AnalyticsJob>();
     public DbSet<Analytics.AnalyticsSettings> AnalyticsSettings => Set<Analytics.AnalyticsSettings>();
     public DbSet<Analytics.StoredRule> AssociationRules => Set<Analytics.StoredRule>();
+    public DbSet<Sales.Pipeline> Pipelines => Set<Sales.Pipeline>();
+    public DbSet<Sales.Stage> Stages => Set<Sales.Stage>();
+    public DbSet<Sales.Deal> Deals => Set<Sales.Deal>();
+    public DbSet<Sales.DealLine> DealLines => Set<Sales.DealLine>();
+    public DbSet<Sales.DealStageChange> DealStageChanges => Set<Sales.DealStageChange>();
+    public DbSet<Sales.Lead> Leads => Set<Sales.Lead>();
+    public DbSet<Sales.SalesTarget> SalesTargets => Set<Sales.SalesTarget>();
+    public DbSet<Sales.CommissionPlan> CommissionPlans => Set<Sales.CommissionPlan>();
+    public DbSet<Sales.SalesSettings> SalesSettings => Set<Sales.SalesSettings>();
 
     /// <summary>Times are UTC everywhere; SQLite forgets the kind, so every read says UTC again.</summary>
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)

@@ -154,6 +154,9 @@ public sealed class InteractionService(
         try
         {
             await db.SaveChangesAsync(ct);
+            // A contact about a deal is activity on it: the deal is no longer idle.
+            if (interaction.RelatedType == Sales.DealService.RelatedType && interaction.RelatedId is { } dealId)
+                await Sales.DealService.TouchAsync(db, dealId, interaction.OccurredAt, ct);
             await tx.CommitAsync(ct);
         }
         catch (DbUpdateException e) when (source is not null && e.IsUniqueViolation())

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using Kolo.Core.Analytics;
 using Kolo.Core.Customers;
+using Kolo.Core.Sales;
 using Kolo.Core.Data;
 using Kolo.Core.Platform;
 using Kolo.Core.Catalog;
@@ -24,6 +25,13 @@ public static class StartupTasks
         var options = services.GetRequiredService<IOptions<KoloOptions>>().Value;
         var db = services.GetRequiredService<KoloDb>();
         await DatabaseSetup.MigrateAsync(db);
+
+        // Every Kolo starts with a sales pipeline, which admins may rename, extend or replace.
+        if (!await db.Pipelines.AnyAsync())
+        {
+            db.Pipelines.Add(PipelineService.DefaultPipeline(DateTime.UtcNow));
+            await db.SaveChangesAsync();
+        }
 
         var users = services.GetRequiredService<UserManager<User>>();
         if (!await db.Users.AnyAsync())
@@ -136,6 +144,51 @@ public static class StartupTasks
 
         await SeedOrdersAsync(services, ids, now);
         await SeedPurchaseHistoryAsync(services, ids, now);
+        await SeedDealsAsync(services, db, ids, salesActors, created.First(u => u.Role == UserRole.Manager), now);
+    }
+
+    /// <summary>Open deals across the stages (some idle, so at risk), closed deals for the forecast's history, targets and a commission plan.</summary>
+    private static async Task SeedDealsAsync(IServiceProvider services, KoloDb db, List<Guid> customerIds, List<Actor> reps, User manager, DateTime now)
+    {
+        var deals = services.GetRequiredService<DealService>();
+        var planning = services.GetRequiredService<SalesPlanningService>();
+        var pipeline = await db.Pipelines.AsNoTracking().Include(p => p.Stages).FirstAsync(p => p.IsDefault);
+        var stages = pipeline.Stages.OrderBy(s => s.Position).ToList();
+        var open = stages.Where(s => s.Kind == StageKind.Open).ToList();
+        string[] names = ["Kitchen for the new flat", "Office chairs", "Living room set", "Hotel lobby furniture", "Dining set", "Showroom lighting"];
+        for (var i = 0; i < 30; i++)
+        {
+            var rep = reps[i % reps.Count];
+            var customer = customerIds[i * 3 % customerIds.Count];
+            await db.Customers.Where(c => c.Id == customer).ExecuteUpdateAsync(u => u.SetProperty(c => c.OwnerId, rep.UserId));
+            var deal = await deals.CreateAsync(rep, new DealInput
+            {
+                Name = names[i % names.Length], CustomerId = customer, Currency = "UAH", Amount = 20_000 + i * 3_500,
+                ExpectedCloseDate = DateOnly.FromDateTime(now).AddDays(-20 + i * 4), SourceCampaign = i % 3 == 0 ? "Spring catalogue" : null,
+                ForecastCategory = (i % 4) switch { 0 => ForecastCategory.Commit, 1 => ForecastCategory.BestCase, _ => ForecastCategory.Pipeline },
+            });
+            var target = i < 20 ? open[i % open.Count] : stages[i % 2 == 0 ? ^2 : ^1];
+            if (target.Id != deal.StageId)
+                await deals.MoveAsync(rep, deal.Id, null, new MoveInput { StageId = target.Id, Reason = target.Kind == StageKind.Won ? "Best price and delivery date" : target.Kind == StageKind.Lost ? "Chose a cheaper offer" : null });
+            // Spread the history over the last months, and leave some open deals idle so they are at risk.
+            var created = now.AddDays(-(i * 5 % 90) - 10);
+            var closed = created.AddDays(15 + i % 20);
+            await db.Deals.Where(d => d.Id == deal.Id).ExecuteUpdateAsync(u => u.SetProperty(d => d.CreatedAt, created)
+                .SetProperty(d => d.StageEnteredAt, created.AddDays(3)).SetProperty(d => d.LastActivityAt, i % 5 == 0 ? created : now.AddDays(-2))
+                .SetProperty(d => d.ClosedAt, d => d.Status == DealStatus.Open ? null : closed));
+            await db.DealStageChanges.Where(c => c.DealId == deal.Id && c.LeftAt == null).ExecuteUpdateAsync(u => u.SetProperty(c => c.EnteredAt, created.AddDays(3)));
+            await db.DealStageChanges.Where(c => c.DealId == deal.Id && c.LeftAt != null).ExecuteUpdateAsync(u => u.SetProperty(c => c.EnteredAt, created).SetProperty(c => c.LeftAt, created.AddDays(3)));
+        }
+        var managerActor = Actor.From(manager);
+        var month = Forecasting.PeriodStart(DateOnly.FromDateTime(now), PeriodKind.Month);
+        foreach (var rep in reps)
+            for (var m = -2; m <= 3; m++)
+                await planning.SaveTargetAsync(managerActor, null, null, new TargetInput { UserId = rep.UserId, Period = PeriodKind.Month, PeriodStart = month.AddMonths(m), Amount = 150_000 });
+        await planning.SavePlanAsync(managerActor, null, null, new CommissionPlanInput
+        {
+            Name = "Standard", BaseRateBasisPoints = 500,
+            Tiers = [new CommissionTier { FromAttainmentPercent = 100, RateBasisPoints = 800 }, new CommissionTier { FromAttainmentPercent = 150, RateBasisPoints = 1000 }],
+        });
     }
 
     /// <summary>

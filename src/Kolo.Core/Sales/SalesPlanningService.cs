@@ -301,7 +301,27 @@ public sealed class SalesPlanningService(IDbContextFactory<KoloDb> dbFactory, Ti
         return new ForecastView(period, groupBy, settings.Currency, start, end, rows);
     }
 
-    private static async Task<Dictionary<Guid, StageHistory>> StageHistoryAsync(KoloDb db, string currency, CancellationToken ct)
+    private readonly Dictionary<string, (int Closed, DateTime? LastClosedAt, Dictionary<Guid, StageHistory> History)> _learnt = [];
+
+    /// <summary>
+    /// The stage history of closed deals, learnt again only when deals closed (or reopened) since the last learning:
+    /// learning reads every closed deal's stage stays, while a count and a maximum over an index tell whether anything changed.
+    /// </summary>
+    private async Task<Dictionary<Guid, StageHistory>> StageHistoryAsync(KoloDb db, string currency, CancellationToken ct)
+    {
+        var closed = db.Deals.Where(d => d.ArchivedAt == null && d.Status != DealStatus.Open && d.Currency == currency);
+        var state = await closed.GroupBy(d => 1).Select(g => new { Count = g.Count(), Last = g.Max(d => d.ClosedAt) }).FirstOrDefaultAsync(ct);
+        var (count, last) = (state?.Count ?? 0, state?.Last);
+        lock (_learnt)
+        {
+            if (_learnt.TryGetValue(currency, out var cached) && cached.Closed == count && cached.LastClosedAt == last) return cached.History;
+        }
+        var history = await LearnStageHistoryAsync(db, currency, ct);
+        lock (_learnt) _learnt[currency] = (count, last, history);
+        return history;
+    }
+
+    private static async Task<Dictionary<Guid, StageHistory>> LearnStageHistoryAsync(KoloDb db, string currency, CancellationToken ct)
     {
         var closed = db.Deals.Where(d => d.ArchivedAt == null && d.Status != DealStatus.Open && d.Currency == currency);
         // Set-based: per stage, how many closed deals entered it, how many of those were won, and their mean days from entering it to winning.

@@ -23,6 +23,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
           run-import --provider sqlite|postgres --files <dir> [--connection "<server cs>"] [--work <dir>]
                    [--skip-raw] [--skip-kolo] [--keep] [--max-seconds N] [--web-dll <path>] [--log-sql]
           import-writes --provider sqlite|postgres [--connection "<server cs>"] [--work <dir>] [--count 40000] [--batch 4000]
+          sales    --connection "<server cs>" [--open 100000] [--closed 1000000] [--customers 100000] [--requests 200] [--keep]
         See bench/README.md.
         """);
     return 0;
@@ -53,6 +54,9 @@ try
             return 0;
         case "run-import":
             await Runner.RunImportAsync(options);
+            return 0;
+        case "sales":
+            await SalesBench.RunAsync(options);
             return 0;
         default:
             Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline, run-timeline, generate-import-files, run-import or import-writes.");

@@ -58,8 +58,14 @@ public static class AnalyticsUi
             : string.Format(CultureInfo.CurrentCulture, l["ReasonCrossSell"], because, Percent(o.Confidence), o.Name, o.Lift.ToString("0.0", CultureInfo.CurrentCulture));
     }
 
-    public static string Percent(double? share, int decimals = 0) =>
-        share is { } v ? v.ToString("P" + decimals, CultureInfo.CurrentCulture).Replace("\u00a0", " ", StringComparison.Ordinal) : "—";
+    public static string Percent(double? share, int decimals = 0)
+    {
+        if (share is not { } v) return "—";
+        // A tiny share is not nothing: "<1%" rather than a misleading "0%".
+        var smallest = Math.Pow(10, -decimals) / 100;
+        if (v > 0 && v < smallest / 2) return "<" + smallest.ToString("P" + decimals, CultureInfo.CurrentCulture).Replace("\u00a0", " ", StringComparison.Ordinal);
+        return v.ToString("P" + decimals, CultureInfo.CurrentCulture).Replace("\u00a0", " ", StringComparison.Ordinal);
+    }
 
     public static string Money(MoneyAmount? m) => m is null ? "—" : Kolo.Web.Orders.OrderUi.MoneyText(m.Amount, m.Currency);
 

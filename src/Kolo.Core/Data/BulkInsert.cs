@@ -169,7 +169,9 @@ public static class BulkInsert
             var value = field.Getter.GetClrValueUsingContainingEntity(item);
             if (value is null) { writer.WriteNull(field.Name); continue; }
             writer.WritePropertyName(field.Name);
-            field.Writer.ToJson(writer, field.Converter is { } c && field.Writer.ValueType != value.GetType() ? c.ConvertToProvider(value)! : value);
+            // Convert only what the writer cannot take as it is: a primitive collection (an offer's List<string>) has a
+            // converter to its JSON text, but its writer takes the list (as IEnumerable<object>) and casting the text failed.
+            field.Writer.ToJson(writer, field.Converter is { } c && !field.Writer.ValueType.IsInstanceOfType(value) ? c.ConvertToProvider(value)! : value);
         }
         writer.WriteEndObject();
     }

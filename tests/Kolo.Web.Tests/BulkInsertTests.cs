@@ -128,6 +128,46 @@ public abstract class BulkInsertTests(KoloAppFixture fx) : ApiTestBase(fx)
     }
 
     [Fact]
+    public async Task Scores_with_offers_are_written_as_SaveChanges_writes_them()
+    {
+        // An offer holds a primitive collection (Because) inside a JSON column: the recompute writes scores in bulk.
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var viaEf = Records("se" + suffix);
+        var viaBulk = Records("sb" + suffix);
+        await using (var db = await Factory.CreateDbContextAsync())
+        {
+            db.Customers.AddRange(viaEf.Customer, viaBulk.Customer);
+            await db.SaveChangesAsync();
+        }
+        static Kolo.Core.Analytics.CustomerScore Score(Guid customerId) => new()
+        {
+            CustomerId = customerId, AsOf = At.Date, Orders = 2, PurchaseDays = 2, Segment = "Loyal", ProbabilityAlive = 0.5, Currency = "UAH", ComputedAt = At,
+            Offers =
+            [
+                new() { ProductId = Guid.Empty, Sku = "MUG", Name = "Mug, \"large\"", Kind = "cross-sell", Because = ["Tea", "Чай \"зелений\""], Confidence = 0.43, Lift = 2.9, Support = 0.01, Score = 1.2 },
+                new() { ProductId = Guid.Empty, Sku = "POT", Name = "Pot", Kind = "up-sell", Because = [], Support = 0.2 },
+            ],
+        };
+        await using (var db = await Factory.CreateDbContextAsync())
+        {
+            db.CustomerScores.Add(Score(viaEf.Customer.Id));
+            await db.SaveChangesAsync();
+        }
+        await using (var db = await Factory.CreateDbContextAsync())
+        {
+            await using var tx = await db.Database.BeginTransactionAsync();
+            await BulkInsert.WriteAsync(db, [Score(viaBulk.Customer.Id)]);
+            await tx.CommitAsync();
+        }
+        await using var read = await Factory.CreateDbContextAsync();
+        var efJson = await OffersJsonAsync(read, viaEf.Customer.Id);
+        Assert.Contains("Tea", efJson, StringComparison.Ordinal);
+        Assert.Equal(efJson, await OffersJsonAsync(read, viaBulk.Customer.Id));
+        var offers = (await read.CustomerScores.AsNoTracking().SingleAsync(s => s.CustomerId == viaBulk.Customer.Id)).Offers;
+        Assert.Equal([["Tea", "Чай \"зелений\""], []], offers.Select(o => o.Because));
+    }
+
+    [Fact]
     public async Task A_failed_bulk_write_leaves_nothing_behind()
     {
         var suffix = Guid.NewGuid().ToString("N")[..8];
@@ -147,6 +187,21 @@ public abstract class BulkInsertTests(KoloAppFixture fx) : ApiTestBase(fx)
         await using var read = await Factory.CreateDbContextAsync();
         Assert.False(await read.Customers.AnyAsync(c => c.Id == clash.Customer.Id));
         Assert.False(await read.CustomerSearchTerms.AnyAsync(t => t.CustomerId == clash.Customer.Id));
+    }
+
+    /// <summary>The scores' JSON column as stored (PostgreSQL: jsonb's text form).</summary>
+    private static async Task<string?> OffersJsonAsync(KoloDb db, Guid customerId)
+    {
+        var connection = db.Database.GetDbConnection();
+        if (connection.State != System.Data.ConnectionState.Open) await connection.OpenAsync();
+        await using var command = connection.CreateCommand();
+        var isPostgres = db.Database.IsNpgsql();
+        command.CommandText = $"SELECT {(isPostgres ? "\"Offers\"::text" : "\"Offers\"")} FROM customer_scores WHERE \"CustomerId\" = @id";
+        var p = command.CreateParameter();
+        p.ParameterName = "@id";
+        p.Value = isPostgres ? customerId : customerId.ToString().ToUpperInvariant();
+        command.Parameters.Add(p);
+        return (string?)await command.ExecuteScalarAsync();
     }
 
     private static async Task AssertSameRowAsync(KoloDb db, string table, Guid efId, Guid bulkId, params string[] differing)

@@ -80,6 +80,9 @@ public sealed record AssortmentView(string By, string Currency, IReadOnlyList<st
 public sealed record RankedCustomer(Guid CustomerId, string DisplayName, Guid? OwnerId, string? Segment, double? ProbabilityAlive, MoneyAmount Clv, MoneyAmount Margin,
     MoneyAmount Revenue, MoneyAmount ValueAtStake, DateTime? LastPurchaseAt);
 
+/// <summary>What the analytics screen says about the stored scores: as of when, computed when, and which fit they would use.</summary>
+public sealed record AnalyticsStatus(DateTime? AsOf, DateTime? ComputedAt, string Currency, Guid? CurrentFitJobId);
+
 public sealed record WinBackResult(int Candidates, int TasksCreated, int AlreadyHadTask, int WithoutOwner);
 
 /// <summary>Settings, jobs and the read side of customer analytics (scores, rules, charts, win-back).</summary>
@@ -257,6 +260,17 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
             ? $"buys {because}; {o.Support:P0} of similar customers bought {o.Name}, a step up in the same category"
             : $"bought {because}; {o.Confidence:P0} of buyers of {because} also bought {o.Name}, lift {o.Lift:0.0}";
         return new OfferView(o.ProductId, o.Sku, o.Name, o.Kind, o.Because, o.Confidence, o.Lift, o.Support, reason.Replace("\u00a0", "", StringComparison.Ordinal));
+    }
+
+    /// <summary>When the stored scores were computed (null without scores) and the fit a recompute would use.</summary>
+    public async Task<AnalyticsStatus> StatusAsync(Actor actor, CancellationToken ct = default)
+    {
+        EnsureCanRead(actor);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        // One recompute writes every row with the same AsOf and ComputedAt, so any row tells.
+        var meta = await db.CustomerScores.AsNoTracking().Select(s => new { s.AsOf, s.ComputedAt, s.Currency }).FirstOrDefaultAsync(ct);
+        var fit = await CurrentFitAsync(db, ct);
+        return new AnalyticsStatus(meta?.AsOf, meta?.ComputedAt, meta?.Currency ?? (await SettingsAsync(db, ct)).Currency, fit?.JobId);
     }
 
     // ---- rules

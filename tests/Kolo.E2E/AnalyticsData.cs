@@ -71,12 +71,15 @@ internal static class AnalyticsData
         try
         {
             using var http = await kolo.AdminApiAsync();
-            var fits = await GetAsync(http, "/api/v1/analytics/jobs?kind=ClvFit");
-            if (!fits.EnumerateArray().Any(j => j.GetProperty("status").GetString() == "Succeeded"))
+            // A recompute uses the fit that finished last, which must be CDNOW's (the demo data queues a fit in UAH at startup).
+            var fits = await GetAsync(http, "/api/v1/analytics/jobs?kind=ClvFit&limit=50");
+            var current = fits.EnumerateArray().Where(j => j.GetProperty("status").GetString() == "Succeeded")
+                .OrderByDescending(j => j.GetProperty("finishedAt").GetDateTime()).Select(j => j.GetProperty("result")).FirstOrDefault();
+            if (current.ValueKind != JsonValueKind.Object || current.GetProperty("currency").GetString() != "USD"
+                || Day(current.GetProperty("calibrationEnd")) != CalibrationEnd)
                 await RunJobAsync(http, "/api/v1/analytics/clv/fit", new { calibrationEnd = CalibrationEnd, timeUnit = "Week", holdoutEnd = HoldoutEnd });
             var grid = await GetAsync(http, "/api/v1/analytics/rfm");
-            var asOf = grid.GetProperty("asOf");
-            if (asOf.ValueKind == JsonValueKind.Null || asOf.GetDateTime().ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture) != HoldoutEnd)
+            if (grid.GetProperty("currency").GetString() != "USD" || Day(grid.GetProperty("asOf")) != HoldoutEnd)
                 await RecomputeAsync(kolo, HoldoutEnd);
         }
         finally
@@ -84,6 +87,10 @@ internal static class AnalyticsData
             ScoresLock.Release();
         }
     }
+
+    /// <summary>A date of the API as yyyy-MM-dd; null stays null.</summary>
+    private static string? Day(JsonElement date) =>
+        date.ValueKind == JsonValueKind.Null ? null : date.GetDateTime().ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
 
     /// <summary>Recomputes every score as of <paramref name="asOf"/> (yyyy-MM-dd) and waits for it.</summary>
     public static async Task RecomputeAsync(KoloFixture kolo, string asOf)

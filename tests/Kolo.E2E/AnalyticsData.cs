@@ -61,8 +61,8 @@ internal static class AnalyticsData
     }
 
     /// <summary>
-    /// Makes sure scores as of <see cref="HoldoutEnd"/> exist, computed with a CDNOW fit: fits (with the holdout) when no
-    /// fit has succeeded yet and recomputes when the stored scores are missing or as of another day.
+    /// Makes sure the stored scores are as of <see cref="HoldoutEnd"/>, in USD, computed with CDNOW's fit: fits (with the
+    /// holdout) unless the last fit is CDNOW's, and recomputes unless the last recompute is as of that day with that fit.
     /// </summary>
     public static async Task EnsureScoresAsync(KoloFixture kolo)
     {
@@ -72,20 +72,33 @@ internal static class AnalyticsData
         {
             using var http = await kolo.AdminApiAsync();
             // A recompute uses the fit that finished last, which must be CDNOW's (the demo data queues a fit in UAH at startup).
-            var fits = await GetAsync(http, "/api/v1/analytics/jobs?kind=ClvFit&limit=50");
-            var current = fits.EnumerateArray().Where(j => j.GetProperty("status").GetString() == "Succeeded")
-                .OrderByDescending(j => j.GetProperty("finishedAt").GetDateTime()).Select(j => j.GetProperty("result")).FirstOrDefault();
-            if (current.ValueKind != JsonValueKind.Object || current.GetProperty("currency").GetString() != "USD"
-                || Day(current.GetProperty("calibrationEnd")) != CalibrationEnd)
+            var fit = await LastSucceededAsync(http, "ClvFit");
+            if (fit is not { } f || f.GetProperty("result").GetProperty("currency").GetString() != "USD"
+                || Day(f.GetProperty("result").GetProperty("calibrationEnd")) != CalibrationEnd)
+            {
                 await RunJobAsync(http, "/api/v1/analytics/clv/fit", new { calibrationEnd = CalibrationEnd, timeUnit = "Week", holdoutEnd = HoldoutEnd });
+                fit = await LastSucceededAsync(http, "ClvFit");
+            }
+            // The stored scores are the last recompute's: they must be as of CDNOW's last day, in USD, with that fit.
+            var scores = (await LastSucceededAsync(http, "Scores"))?.GetProperty("result");
             var grid = await GetAsync(http, "/api/v1/analytics/rfm");
-            if (grid.GetProperty("currency").GetString() != "USD" || Day(grid.GetProperty("asOf")) != HoldoutEnd)
+            var fitId = fit!.Value.GetProperty("id").GetString();
+            if (scores is not { } sc || grid.GetProperty("currency").GetString() != "USD" || Day(sc.GetProperty("asOf")) != HoldoutEnd
+                || sc.GetProperty("fitJobId").GetString() != fitId)
                 await RecomputeAsync(kolo, HoldoutEnd);
         }
         finally
         {
             ScoresLock.Release();
         }
+    }
+
+    /// <summary>The analytics job of <paramref name="kind"/> that succeeded last, if any.</summary>
+    private static async Task<JsonElement?> LastSucceededAsync(HttpClient http, string kind)
+    {
+        var jobs = await GetAsync(http, $"/api/v1/analytics/jobs?kind={kind}&limit=100");
+        return jobs.EnumerateArray().Where(j => j.GetProperty("status").GetString() == "Succeeded")
+            .OrderByDescending(j => j.GetProperty("finishedAt").GetDateTime()).Select(j => (JsonElement?)j).FirstOrDefault();
     }
 
     /// <summary>A date of the API as yyyy-MM-dd; null stays null.</summary>

@@ -169,7 +169,9 @@ public static class BulkInsert
             var value = field.Getter.GetClrValueUsingContainingEntity(item);
             if (value is null) { writer.WriteNull(field.Name); continue; }
             writer.WritePropertyName(field.Name);
-            field.Writer.ToJson(writer, field.Converter is { } c && field.Writer.ValueType != value.GetType() ? c.ConvertToProvider(value)! : value);
+            // Convert only what the writer cannot take as it is: a List<string> is an IEnumerable<string> to a primitive
+            // collection's writer, whose converter would turn it into one JSON string.
+            field.Writer.ToJson(writer, field.Converter is { } c && !field.Writer.ValueType.IsInstanceOfType(value) ? c.ConvertToProvider(value)! : value);
         }
         writer.WriteEndObject();
     }

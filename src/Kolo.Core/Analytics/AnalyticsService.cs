@@ -343,7 +343,14 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var settings = await SettingsAsync(db, ct);
         var currency = settings.Currency;
-        var lines = db.OrderLines.Join(PurchaseHistory.Purchases(db, currency), l => l.OrderId, o => o.Id, (l, o) => new { l.ProductId, l.LineTotalMinor, o.CustomerId })
+        var purchases = PurchaseHistory.Purchases(db, currency);
+        // The segments are as of the scores' day: purchases after it are no part of what made a customer's segment.
+        if (by == "segment" && await db.CustomerScores.AsNoTracking().Select(s => (DateTime?)s.AsOf).FirstOrDefaultAsync(ct) is { } asOf)
+        {
+            var end = asOf.Date.AddDays(1);
+            purchases = purchases.Where(o => o.OrderedAt < end);
+        }
+        var lines = db.OrderLines.Join(purchases, l => l.OrderId, o => o.Id, (l, o) => new { l.ProductId, l.LineTotalMinor, o.CustomerId })
             .Join(db.Products, x => x.ProductId, p => p.Id, (x, p) => new { x.CustomerId, x.LineTotalMinor, Category = p.Category ?? "—" });
         List<(string Row, string Category, long Revenue)> cells;
         if (by == "segment")

@@ -40,9 +40,9 @@ public abstract class AnalyticsAccessTests(KoloAppFixture fx) : ApiTestBase(fx)
         using var admin = Fx.Admin();
         var seller = await Fx.CreateUserAsync("Sales");
         var colleague = await Fx.CreateUserAsync("Sales");
+        await admin.SetSettingsAsync("RON", minSupport: 0.5, minConfidence: 0.5);
         var mine = await BuyerAsync(admin, "RON", seller.Id);
         var theirs = await BuyerAsync(admin, "RON", colleague.Id);
-        await admin.SetSettingsAsync("RON", minSupport: 0.5, minConfidence: 0.5);
         // A manager may run the recompute.
         var manager = await Fx.CreateUserAsync("Manager");
         using (var managerClient = manager.Client())
@@ -183,8 +183,8 @@ public abstract class AnalyticsAccessTests(KoloAppFixture fx) : ApiTestBase(fx)
     public async Task The_schedule_queues_one_recompute_when_the_last_is_older_than_the_interval_and_the_worker_runs_it()
     {
         using var admin = Fx.Admin();
-        await BuyerAsync(admin, "BGN");
         await admin.SetSettingsAsync("BGN", recomputeHours: 0);
+        await BuyerAsync(admin, "BGN");
         // A recompute now, so the running worker (on the real clock) finds a recent one and schedules nothing itself.
         var today = DateOnly.FromDateTime(DateTime.UtcNow);
         await admin.RecomputeAsync(today);

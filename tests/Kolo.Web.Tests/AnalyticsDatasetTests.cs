@@ -199,13 +199,13 @@ public abstract class AnalyticsDatasetTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Equal((4_339, 18_536), (bought.Count, baskets.Count));
 
         using var admin = Fx.Admin();
+        await admin.SetSettingsAsync("GBP", minSupport: 0.01, minConfidence: 0.3);
         var job = await admin.ImportAsync(await File.ReadAllBytesAsync(path), "online_retail.csv.gz", "orders", new
         {
             externalId = "InvoiceNo", sku = "StockCode", description = "Description", quantity = "Quantity", orderedAt = "InvoiceDate",
             unitPrice = "UnitPrice", customerExternalId = "CustomerID", country = "Country",
         }, new { currency = "GBP", cancellationPrefix = "C", dateFormat = "yyyy-MM-dd HH:mm:ss" }, timeoutSeconds: 1200);
         Assert.True(job.Str("status") == "Succeeded", job.ToString());
-        await admin.SetSettingsAsync("GBP", minSupport: 0.01, minConfidence: 0.3);
         var result = await admin.RecomputeAsync(new DateOnly(2011, 12, 9));
 
         // Buyers: every customer with a purchase in GBP, and nobody else (no other test buys in GBP).

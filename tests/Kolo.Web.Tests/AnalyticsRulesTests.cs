@@ -51,9 +51,9 @@ public abstract class AnalyticsRulesTests(KoloAppFixture fx) : ApiTestBase(fx)
         using var admin = Fx.Admin();
         var tag = Unique.Word(6).ToUpperInvariant();
         string Sku(string item) => $"{tag}-{item.ToUpperInvariant()}";
+        await admin.SetSettingsAsync("SEK", minSupport: 0.4, minConfidence: 0.6);
         await admin.ImportOrdersAsync(baskets.SelectMany((b, i) => b.Select(item =>
             new OrderRow($"O{tag}-{i}", $"{tag}-c{i}", At(i), Sku(item), item, 1, 2.50m))).ToList(), "SEK");
-        await admin.SetSettingsAsync("SEK", minSupport: 0.4, minConfidence: 0.6);
 
         // Support >= 60 % is 3 of 5 baskets: {bread, milk}, {bread, diapers}, {milk, diapers}, {diapers, beer} — no triple
         // (bread, milk, diapers are together twice). Each pair gives two rules of confidence 3/4, except beer → diapers (3/3):
@@ -118,8 +118,8 @@ public abstract class AnalyticsRulesTests(KoloAppFixture fx) : ApiTestBase(fx)
         var label = sku.ToDictionary(x => x.Value, x => x.Key, StringComparer.Ordinal);
         var rows = baskets.SelectMany((b, i) => b.Select(item => new OrderRow($"O{tag}-{i}", $"{tag}-c{i % 100}", At(i % 30), sku[item], item, 1, 1.00m))).ToList();
         Assert.Equal(43_367, rows.Count);
-        await admin.ImportOrdersAsync(rows, "CZK");
         await admin.SetSettingsAsync("CZK", minSupport: 0.01, minConfidence: 0.5);
+        await admin.ImportOrdersAsync(rows, "CZK");
 
         // The brute force: every subset of up to four frequent items of every basket, counted. An itemset is a key of
         // up to four item numbers (1-based, 8 bits each: 169 labels), its items in ascending order.
@@ -221,6 +221,7 @@ public abstract class AnalyticsRulesTests(KoloAppFixture fx) : ApiTestBase(fx)
             ("T", [kettle, boots]), ("U", [kettle, teapot, dearer]), ("c3", [kettle, teapot]), ("c4", [kettle, teapot]), ("c5", [kettle]),
             ("c6", [teapot]), ("c7", [toaster]), ("c8", [toaster]), ("V", [dearest]), ("W", [dearest]),
         ];
+        await admin.SetSettingsAsync("DKK", minSupport: 0.2, minConfidence: 0.5);
         var customers = new Dictionary<string, Guid>();
         for (var i = 0; i < plan.Length; i++)
         {
@@ -230,7 +231,6 @@ public abstract class AnalyticsRulesTests(KoloAppFixture fx) : ApiTestBase(fx)
             order["orderedAt"] = TimelineApi.Iso(At(100 - 10 * i));
             await admin.CreateOrderAsync(order);
         }
-        await admin.SetSettingsAsync("DKK", minSupport: 0.2, minConfidence: 0.5);
         await admin.RecomputeAsync(AsOf);
 
         var (_, rules) = await RulesAsync(admin, "");

@@ -152,8 +152,8 @@ public abstract class AnalyticsScoreTests(KoloAppFixture fx) : ApiTestBase(fx)
     public async Task Hand_made_example_gives_the_hand_computed_RFM_scores_segments_and_profitability()
     {
         using var admin = Fx.Admin();
-        var x = await BuildExampleAsync(admin, "CHF");
         await admin.SetSettingsAsync("CHF", interactionCosts: InteractionCosts);
+        var x = await BuildExampleAsync(admin, "CHF");
         var result = await admin.RecomputeAsync(AsOf);
         Assert.Equal(10, result.GetProperty("buyers").GetInt32());
         Assert.Equal("2025-06-30", result.Str("asOf")[..10]);
@@ -222,8 +222,8 @@ public abstract class AnalyticsScoreTests(KoloAppFixture fx) : ApiTestBase(fx)
     public async Task Customer_list_filters_by_segment_and_walks_margin_and_clv_orders_with_a_cursor()
     {
         using var admin = Fx.Admin();
-        var x = await BuildExampleAsync(admin, "NOK");
         await admin.SetSettingsAsync("NOK", interactionCosts: InteractionCosts);
+        var x = await BuildExampleAsync(admin, "NOK");
         await admin.RecomputeAsync(AsOf);
 
         // Only the example's customers buy in NOK, so they are the only ones with a segment at all.
@@ -265,8 +265,8 @@ public abstract class AnalyticsScoreTests(KoloAppFixture fx) : ApiTestBase(fx)
         var seller = await Fx.CreateUserAsync("Sales");
         var other = await Fx.CreateUserAsync("Sales");
         // A (a champion) and H belong to one seller, I to another; G (imported) has no owner.
-        var x = await BuildExampleAsync(admin, "PLN", new Dictionary<char, Guid> { ['A'] = seller.Id, ['H'] = seller.Id, ['I'] = other.Id });
         await admin.SetSettingsAsync("PLN", interactionCosts: InteractionCosts);
+        var x = await BuildExampleAsync(admin, "PLN", new Dictionary<char, Guid> { ['A'] = seller.Id, ['H'] = seller.Id, ['I'] = other.Id });
         await admin.RecomputeAsync(AsOf);
 
         // Slipping: At risk (G), Can't lose them (I), Hibernating (H); no P(alive) without a PLN fit, so the threshold

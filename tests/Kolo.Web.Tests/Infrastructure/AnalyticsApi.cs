@@ -10,7 +10,8 @@ public static class AnalyticsApi
 {
     /// <summary>
     /// Replaces the analytics settings. Tests of one collection share the settings row, so every test sets all of
-    /// them before it recomputes; recomputeHours is 0 so the scheduler never recomputes behind a test's back.
+    /// them before it adds its data; recomputeHours is 0 so the scheduler never recomputes behind a test's back (until
+    /// a row exists the default, every 24 hours, applies as soon as there are orders).
     /// </summary>
     public static Task<JsonElement> SetSettingsAsync(this HttpClient admin, string currency, double minSupport = 0.01, double minConfidence = 0.2,
         object? interactionCosts = null, double winBackThreshold = 0.3, int horizonMonths = 12, int recomputeHours = 0) =>

@@ -72,7 +72,7 @@ public sealed class AnalyticsJobRunner(IDbContextFactory<KoloDb> dbFactory, Time
             }
             else
             {
-                var fit = await AnalyticsService.CurrentFitAsync(db, ct);
+                var fit = await AnalyticsService.CurrentFitAsync(db, settings.Currency, ct);
                 var scores = await ScoreCalculator.RecomputeAsync(db, settings, fit, job.AsOf ?? Now(), Now(), Progress, ct);
                 result = JsonSerializer.Serialize(scores, ClvFitResult.Json);
             }

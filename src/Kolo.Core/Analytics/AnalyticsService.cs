@@ -213,12 +213,20 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
         return (await q.OrderByDescending(j => j.CreatedAt).Take(Math.Clamp(limit, 1, 100)).ToListAsync(ct)).Select(AnalyticsJobView.From).ToList();
     }
 
-    /// <summary>The latest successful fit, which the scores use.</summary>
-    public static async Task<(Guid JobId, ClvFitResult Fit)?> CurrentFitAsync(KoloDb db, CancellationToken ct)
+    /// <summary>
+    /// The latest successful fit on orders in <paramref name="currency"/>, which the scores use. A fit on another
+    /// currency's orders is skipped: its spend parameters are in other money and its customers are other buyers.
+    /// </summary>
+    public static async Task<(Guid JobId, ClvFitResult Fit)?> CurrentFitAsync(KoloDb db, string currency, CancellationToken ct)
     {
-        var job = await db.AnalyticsJobs.AsNoTracking().Where(j => j.Kind == AnalyticsJobKind.ClvFit && j.Status == AnalyticsJobStatus.Succeeded)
-            .OrderByDescending(j => j.FinishedAt).FirstOrDefaultAsync(ct);
-        return job?.Result is null ? null : (job.Id, JsonSerializer.Deserialize<ClvFitResult>(job.Result, ClvFitResult.Json)!);
+        var jobs = db.AnalyticsJobs.AsNoTracking().Where(j => j.Kind == AnalyticsJobKind.ClvFit && j.Status == AnalyticsJobStatus.Succeeded && j.Result != null)
+            .OrderByDescending(j => j.FinishedAt).Select(j => new { j.Id, j.Result }).AsAsyncEnumerable();
+        await foreach (var job in jobs.WithCancellation(ct))
+        {
+            var fit = JsonSerializer.Deserialize<ClvFitResult>(job.Result!, ClvFitResult.Json)!;
+            if (fit.Currency == currency) return (job.Id, fit);
+        }
+        return null;
     }
 
     // ---- scores and offers
@@ -349,7 +357,14 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var settings = await SettingsAsync(db, ct);
         var currency = settings.Currency;
-        var lines = db.OrderLines.Join(PurchaseHistory.Purchases(db, currency), l => l.OrderId, o => o.Id, (l, o) => new { l.ProductId, l.LineTotalMinor, o.CustomerId })
+        var purchases = PurchaseHistory.Purchases(db, currency);
+        // The segments are as of the scores' day: purchases after it are no part of what made a customer's segment.
+        if (by == "segment" && await db.CustomerScores.AsNoTracking().Select(s => (DateTime?)s.AsOf).FirstOrDefaultAsync(ct) is { } asOf)
+        {
+            var end = asOf.Date.AddDays(1);
+            purchases = purchases.Where(o => o.OrderedAt < end);
+        }
+        var lines = db.OrderLines.Join(purchases, l => l.OrderId, o => o.Id, (l, o) => new { l.ProductId, l.LineTotalMinor, o.CustomerId })
             .Join(db.Products, x => x.ProductId, p => p.Id, (x, p) => new { x.CustomerId, x.LineTotalMinor, Category = p.Category ?? "—" });
         List<(string Row, string Category, long Revenue)> cells;
         if (by == "segment")

@@ -121,7 +121,13 @@ public sealed class PipelineService(IDbContextFactory<KoloDb> dbFactory, TimePro
         foreach (var s in input.Stages!.OrderBy(s => s.Kind))
         {
             var stage = s.Id is { } id ? pipeline.Stages.First(x => x.Id == id) : null;
-            if (stage is null) pipeline.Stages.Add(stage = new Stage { PipelineId = pipeline.Id });
+            if (stage is null)
+            {
+                pipeline.Stages.Add(stage = new Stage { PipelineId = pipeline.Id });
+                // Added explicitly: found through a tracked pipeline's collection with its id already set, EF would take
+                // it for an existing row and UPDATE it (0 rows → concurrency error).
+                db.Stages.Add(stage);
+            }
             stage.Name = s.Name!.Trim();
             stage.Kind = s.Kind;
             stage.Probability = EffectiveProbability(new Stage { Kind = s.Kind, Probability = s.Probability }, null);

@@ -122,6 +122,9 @@ public static class SalesEndpoints
         });
         leads.MapPost("/{id:guid}/qualify", async (Guid id, QualifyInput input, LeadService service, HttpContext http) =>
             {
+                // The deal's customer is the one qualification makes (or customerId), so the deal part names none; DealInput
+                // requires one, and the service sets it, so fill the gap for validation only.
+                if (input.Deal is { CustomerId: null } deal) deal.CustomerId = input.CustomerId ?? Guid.Empty;
                 RequestValidation.Validate(input);
                 var result = await service.QualifyAsync(http.User.ToActor(), id, input, http.RequestAborted);
                 return Results.Ok(result);

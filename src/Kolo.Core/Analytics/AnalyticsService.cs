@@ -277,8 +277,9 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         // One recompute writes every row with the same AsOf and ComputedAt, so any row tells.
         var meta = await db.CustomerScores.AsNoTracking().Select(s => new { s.AsOf, s.ComputedAt, s.Currency }).FirstOrDefaultAsync(ct);
-        var fit = await CurrentFitAsync(db, ct);
-        return new AnalyticsStatus(meta?.AsOf, meta?.ComputedAt, meta?.Currency ?? (await SettingsAsync(db, ct)).Currency, fit?.JobId);
+        var currency = (await SettingsAsync(db, ct)).Currency;
+        var fit = await CurrentFitAsync(db, currency, ct);
+        return new AnalyticsStatus(meta?.AsOf, meta?.ComputedAt, meta?.Currency ?? currency, fit?.JobId);
     }
 
     // ---- rules

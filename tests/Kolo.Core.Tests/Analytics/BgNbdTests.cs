@@ -260,6 +260,124 @@ public class BgNbdTests
             Assert.Equal(1, BgNbd.ExpectedPurchases(e, t) / BgNbd.ExpectedPurchases(truth, t), 0.03);
     }
 
+    // The fit the demo history gave before the fitting fix (100 customers, weeks): the Beta distribution of drop-out
+    // probabilities had all but collapsed to a point, p = a/(a+b) ≈ 0.314, and eq. (10) overflowed for every customer.
+    private static readonly BgNbdParameters Collapsed = new(0.4086171300948764, 37.4864380135193, 4678210.989211744, 10197755.434695728);
+
+    /// <summary>
+    /// The limit of the BG/NBD as a, b → ∞ with a/(a+b) = p: every customer drops out with the same probability p after
+    /// each purchase. Given λ, an active customer makes E[Y(t) | λ] = (1 − e^{−λpt})/p purchases in the next t (FHL 2005
+    /// eq. (7)); an active customer with x purchases in T has λ ~ Gamma(r+x, α+T), so E[Y(t) | alive] =
+    /// (1 − ((α+T)/(α+T+pt))^{r+x})/p; and from the two terms of eq. (3) with p fixed, P(alive) =
+    /// 1/(1 + δ_{x>0}·(p/(1−p))·((α+T)/(α+t_x))^{r+x}). No hypergeometric function anywhere.
+    /// </summary>
+    private static double FixedDropoutExpectation(double r, double alpha, double p, RepeatStats s, double t)
+    {
+        var k = r + s.X;
+        var alive = s.X > 0 ? 1 / (1 + p / (1 - p) * Math.Pow((alpha + s.T) / (alpha + s.Tx), k)) : 1;
+        return alive * (1 - Math.Pow((alpha + s.T) / (alpha + s.T + p * t), k)) / p;
+    }
+
+    public static TheoryData<double, double, double, double> CollapsedCases => new()
+    {
+        // x, t_x, T, t — the first is the customer the product failed on.
+        { 0, 0, 39.42857142857143, 26 },
+        { 1, 21, 52, 26 },
+        { 3, 30, 39.42857142857143, 26 },
+        { 2, 5.571428571428571, 51.71428571428571, 1 },
+        { 12, 70, 78, 104 },
+        { 150, 70, 78, 520 },
+    };
+
+    [Theory]
+    [MemberData(nameof(CollapsedCases))]
+    public void Expectations_at_a_collapsed_beta_are_finite_and_those_of_the_fixed_dropout_model(double x, double tx, double age, double t)
+    {
+        var s = new RepeatStats(x, tx, age);
+        var p = Collapsed.A / (Collapsed.A + Collapsed.B);
+        var limit = FixedDropoutExpectation(Collapsed.R, Collapsed.Alpha, p, s, t);
+        var actual = BgNbd.ConditionalExpectedPurchases(Collapsed, s, t);
+        // a + b = 1.5e7: the BG/NBD differs from its limit by O((r+x)/(a+b)), far below 1e-4.
+        Assert.True(double.IsFinite(actual) && Math.Abs(actual / limit - 1) <= 1e-4, $"BG/NBD {actual}, fixed-p limit {limit}");
+        var alive = BgNbd.ProbabilityAlive(Collapsed, s);
+        Assert.True(alive is > 0 and <= 1);
+        Assert.True(double.IsFinite(BgNbd.IndividualLogLikelihood(Collapsed, s)));
+        Assert.True(double.IsFinite(BgNbd.LogLikelihood(Collapsed, [s, s, new RepeatStats(0, 0, age)])));
+    }
+
+    [Fact]
+    public void Expectations_at_a_collapsed_beta_match_a_high_precision_evaluation()
+    {
+        // Eq. (10)'s numerator with mpmath's hyp2f1 at 60 significant digits, when this test was written. For x = 0 it
+        // is eq. (10) itself (P(alive) = 1).
+        Assert.Equal(0.12859477343371428247, BgNbd.ConditionalExpectedPurchases(Collapsed, new RepeatStats(0, 0, 39.42857142857143), 26), 1e-15);
+        var s = new RepeatStats(3, 30, 39.42857142857143);
+        Assert.Equal(0.92637134654026317788 * BgNbd.ProbabilityAlive(Collapsed, s), BgNbd.ConditionalExpectedPurchases(Collapsed, s, 26), 1e-14);
+        // a and b near 1e9 with 40 repeat purchases.
+        var huge = new BgNbdParameters(2.5, 10, 3e8, 7e8);
+        var h = new RepeatStats(40, 99, 100);
+        Assert.Equal(3.3214482244848830776 * BgNbd.ProbabilityAlive(huge, h), BgNbd.ConditionalExpectedPurchases(huge, h, 52), 1e-13);
+    }
+
+    [Theory]
+    [InlineData(0.4, 37.5, 0.3, 26)]
+    [InlineData(0.243, 4.414, 0.25, 39)]
+    [InlineData(3.0, 2.0, 0.05, 520)]
+    [InlineData(40.0, 8.0, 0.7, 52)]
+    public void As_a_and_b_grow_with_a_over_a_plus_b_fixed_the_expectations_tend_to_the_fixed_dropout_model(double r, double alpha, double p, double t)
+    {
+        var s = new RepeatStats(4, 20, 30);
+        var (newLimit, limit) = (FixedDropoutExpectation(r, alpha, p, new RepeatStats(0, 0, 0), t), FixedDropoutExpectation(r, alpha, p, s, t));
+        var previous = double.PositiveInfinity;
+        foreach (var size in new[] { 1e3, 1e5, 1e7, 1e9 })
+        {
+            var parameters = new BgNbdParameters(r, alpha, p * size, (1 - p) * size);
+            var newError = Math.Abs(BgNbd.ExpectedPurchases(parameters, t) / newLimit - 1);
+            var error = Math.Abs(BgNbd.ConditionalExpectedPurchases(parameters, s, t) / limit - 1);
+            // The distance to the limit is O(1/(a+b)): it shrinks in step with 1/(a+b), down to the rounding level.
+            Assert.True(error <= Math.Max(previous / 50, 1e-12), $"a+b = {size}: relative distance {error} after {previous}");
+            Assert.True(newError <= 1000 / size + 1e-12, $"a+b = {size}: E[X(t)] relative distance {newError}");
+            previous = error;
+        }
+    }
+
+    [Fact]
+    public void Series_and_quadrature_agree_wherever_the_series_is_trusted()
+    {
+        // The two ways of evaluating eq. (10)'s numerator share nothing but the model: one sums the Gauss series of
+        // ₂F₁, the other integrates over the drop-out probability. Over a wide random sweep of parameters they must agree
+        // to near the rounding level whenever the series vouches for its own accuracy, and the quadrature must always
+        // give a finite positive value.
+        var rng = new Random(10);
+        var checkedBySeries = 0;
+        for (var i = 0; i < 400; i++)
+        {
+            double Log(double lo, double hi) => Math.Exp(lo + (hi - lo) * rng.NextDouble());
+            var p = new BgNbdParameters(Log(-4, 3), Log(-2, 6), Log(-5, 8), Log(-5, 8));
+            var (x, age, t) = (Math.Floor(Log(0, 5)) - 1, 100 * rng.NextDouble(), Log(-3, 7));
+            var quadrature = BgNbd.ExpectationByQuadrature(p, x, age, t);
+            Assert.True(double.IsFinite(quadrature) && quadrature > 0, $"{p}, x={x}, T={age}, t={t}: {quadrature}");
+            var series = BgNbd.ExpectationBySeries(p, x, age, t);
+            if (double.IsNaN(series)) continue;
+            checkedBySeries++;
+            Assert.True(Math.Abs(series / quadrature - 1) <= 1e-12, $"{p}, x={x}, T={age}, t={t}: series {series}, quadrature {quadrature}");
+        }
+        Assert.True(checkedBySeries > 150, $"only {checkedBySeries} cases compared");
+    }
+
+    [Theory]
+    // r large against a + b (the series' terms reach 1e12 and cancel to O(1)): 6e-6 off before the series checked its
+    // own rounding error.
+    [InlineData(52.94348889454129, 0.2662282882415109, 0.04242620119135072, 0.21829011176778307, 98.65978397366581, 568.0458958122312, 206.63401382742160031)]
+    // a and b both tiny (a U-shaped Beta: nearly every p is close to 0 or to 1).
+    [InlineData(0.042600743032627696, 0.15044997109311892, 0.009317109449206747, 0.010442532847325853, 54.9349047965067, 57.405151381995665, 0.037552794203396622448)]
+    public void Expected_purchases_in_hard_corners_match_a_high_precision_evaluation(double r, double alpha, double a, double b, double age, double t, double expected)
+    {
+        // Eq. (10) with x = 0, by mpmath's hyp2f1 at 40 significant digits when this test was written.
+        var actual = BgNbd.ConditionalExpectedPurchases(new BgNbdParameters(r, alpha, a, b), new RepeatStats(0, 0, age), t);
+        Assert.True(Math.Abs(actual / expected - 1) <= 1e-12, $"expected {expected}, got {actual}");
+    }
+
     [Fact]
     public void Invalid_input_is_rejected()
     {

@@ -105,47 +105,159 @@ public static class BgNbd
     }
 
     /// <summary>
-    /// The numerator of eq. (10): (C/(a−1))·[1 − (1−z)^{r+x} ₂F₁(r+x, b+x; C; z)], C = a+b+x−1, z = t/(α+T+t).
-    /// Euler's transformation ₂F₁(A,B;C;z) = (1−z)^{C−A−B} ₂F₁(C−A, C−B; C; z) turns it into
-    /// (C/(a−1))·[1 − (1−z)^{a−1} ₂F₁(a+b−1−r, a−1; C; z)]; every series term after the first carries (a−1), so
-    /// with ₂F₁ = 1 + (a−1)·G it is C·[−expm1((a−1)·ln(1−z))/(a−1) − (1−z)^{a−1}·G], which is exact at a = 1 and
-    /// whose series decays like n^{a−r−x−2} zⁿ instead of n^{r+x−a} zⁿ (fast for large x and z near 1).
+    /// The numerator of eq. (10), E[Y(t) | alive at T] = (C/(a−1))·[1 − (1−z)^{r+x} ₂F₁(r+x, b+x; C; z)], C = a+b+x−1,
+    /// z = t/(α+T+t): by the hypergeometric series where it is fast and its rounding error is provably small (moderate
+    /// a, b, r + x; z not too near 1), otherwise by quadrature of the same quantity written as an integral over the
+    /// drop-out probability (<see cref="ExpectationByQuadrature"/>), which has no such limits.
     /// </summary>
     private static double ExpectationTerm(BgNbdParameters p, double x, double T, double t)
     {
         if (t == 0) return 0;
-        var (r, alpha, a, b) = (p.R, p.Alpha, p.A, p.B);
-        var c = a + b + x - 1;
-        var logOneMinusZ = -Log1P(t / (alpha + T)); // ln(1−z) = −ln(1 + t/(α+T)), accurate for small t too
-        var z = t / (alpha + T + t);
-        var g = SeriesG(a + b - 1 - r, a, c, z);
-        var am1 = a - 1;
-        var first = am1 == 0 ? -logOneMinusZ : -ExpM1(am1 * logOneMinusZ) / am1;
-        var value = c * (first - Math.Exp(am1 * logOneMinusZ) * g);
-        if (!double.IsFinite(value)) throw new ArithmeticException($"E[X(t)] is not finite for r={r}, α={alpha}, a={a}, b={b}, x={x}, T={T}, t={t}.");
+        var value = ExpectationBySeries(p, x, T, t);
+        if (double.IsNaN(value)) value = ExpectationByQuadrature(p, x, T, t);
+        if (!double.IsFinite(value)) throw new ArithmeticException($"E[X(t)] is not finite for r={p.R}, α={p.Alpha}, a={p.A}, b={p.B}, x={x}, T={T}, t={t}.");
         return value;
     }
 
+    /// <summary>
+    /// Euler's transformation ₂F₁(A,B;C;z) = (1−z)^{C−A−B} ₂F₁(C−A, C−B; C; z) turns the numerator of eq. (10) into
+    /// (C/(a−1))·[1 − (1−z)^{a−1} ₂F₁(a+b−1−r, a−1; C; z)]; every series term after the first carries (a−1), so
+    /// with ₂F₁ = 1 + (a−1)·G it is C·[−expm1((a−1)·ln(1−z))/(a−1) − (1−z)^{a−1}·G], which is exact at a = 1 and
+    /// whose series decays like n^{a−r−x−2} zⁿ instead of n^{r+x−a} zⁿ (fast for large x and z near 1).
+    /// Returns NaN when the series would need more than <see cref="MaxSeriesTerms"/> terms, overflows, or when a
+    /// bound on its rounding error exceeds <see cref="SeriesTolerance"/> relative: with large a the terms grow like
+    /// ((a−1)z)ⁿ/n! before they decay and the two parts of the difference nearly cancel.
+    /// </summary>
+    internal static double ExpectationBySeries(BgNbdParameters p, double x, double age, double t)
+    {
+        var (r, alpha, a, b) = (p.R, p.Alpha, p.A, p.B);
+        var c = a + b + x - 1;
+        var logOneMinusZ = -Log1P(t / (alpha + age)); // ln(1−z) = −ln(1 + t/(α+T)), accurate for small t too
+        var z = t / (alpha + age + t);
+        var (g, weightedAbs) = SeriesG(a + b - 1 - r, a, c, z);
+        if (double.IsNaN(g)) return double.NaN;
+        var am1 = a - 1;
+        var exponent = am1 * logOneMinusZ;
+        var first = am1 == 0 ? -logOneMinusZ : -ExpM1(exponent) / am1;
+        // (1−z)^{a−1}·G in logs: (1−z)^{a−1} may underflow while G is still large.
+        var second = g == 0 ? 0 : Math.Sign(g) * Math.Exp(exponent + Math.Log(Math.Abs(g)));
+        var value = c * (first - second);
+        // A bound on the rounding error: exp and expm1 of a rounded exponent (relative error ~ ε·(4 + |exponent|)), and
+        // each series term computed by n multiplications (relative error <= ~4nε), weightedAbs = Σ (n+1)·|term_n|.
+        var eps = Math.BitIncrement(1.0) - 1;
+        var error = Math.Abs(c) * ((4 + Math.Abs(exponent)) * eps * (Math.Abs(first) + Math.Abs(second))
+                                   + 4 * eps * Math.Exp(exponent + Math.Log(weightedAbs)));
+        return value > 0 && double.IsFinite(value) && error <= SeriesTolerance * value ? value : double.NaN;
+    }
+
     /// <summary>G = Σ_{n≥1} (A)_n (a)_{n−1} zⁿ / ((C)_n n!), i.e. (₂F₁(A, a−1; C; z) − 1)/(a−1), summed to full double
-    /// precision; throws if it has not converged after <see cref="MaxSeriesTerms"/> terms (only for z within ~1e-5 of 1).</summary>
-    private static double SeriesG(double bigA, double a, double c, double z)
+    /// precision, and Σ (n+1)·|term_n|; NaN when it has not converged in <see cref="MaxSeriesTerms"/> terms or overflows.</summary>
+    private static (double Sum, double WeightedAbs) SeriesG(double bigA, double a, double c, double z)
     {
         var term = bigA * z / c;
         var sum = term;
+        var weightedAbs = Math.Abs(term);
         for (var n = 1; n < MaxSeriesTerms; n++)
         {
             var ratio = (bigA + n) * (a - 1 + n) * z / ((c + n) * (n + 1));
             term *= ratio;
             sum += term;
+            weightedAbs += (n + 1) * Math.Abs(term);
+            if (!double.IsFinite(weightedAbs)) return (double.NaN, double.NaN);
             // Once the ratio is below 1 (and tends to z), the tail is at most |term|·q/(1−q), q = max(ratio, z).
             var q = Math.Max(Math.Abs(ratio), z);
-            if (q < 1 && Math.Abs(term) * q / (1 - q) <= 1e-17 * Math.Abs(sum)) return sum;
-            if (term == 0) return sum;
+            if (q < 1 && Math.Abs(term) * q / (1 - q) <= 1e-17 * Math.Abs(sum)) return (sum, weightedAbs);
+            if (term == 0) return (sum, weightedAbs);
         }
-        throw new ArithmeticException($"The hypergeometric series did not converge in {MaxSeriesTerms} terms (z = {z}).");
+        return (double.NaN, double.NaN);
     }
 
-    private const int MaxSeriesTerms = 10_000_000;
+    // The series is for the common case; beyond this many terms the quadrature is as fast and always converges.
+    private const int MaxSeriesTerms = 20_000;
+    private const double SeriesTolerance = 1e-13;
+
+    /// <summary>
+    /// The numerator of eq. (10) from the model's definition: given it is alive at T, a customer's λ is Gamma(r+x, α+T)
+    /// and p is Beta(a, b+x), independently, and E[Y(t) | λ, p] = (1 − e^{−λpt})/p (FHL 2005 eq. (7)); the mean over λ
+    /// is h(p) = (1 − (1 + p·t/(α+T))^{−(r+x)})/p, smooth and bounded by (r+x)·t/(α+T), so the numerator is
+    /// E[h(p)], p ~ Beta(a, b+x) (for a > 1 this is Euler's integral of the same ₂F₁; as an expectation it holds for
+    /// every a > 0). It is integrated over d = logit p − ln(a/(b+x))
+    /// (the Beta density becomes log-concave with its mode at d = 0 and width ~ √(1/a + 1/(b+x)), whether it is spread
+    /// over (0, 1) or all but a point) between the points where the density has fallen by e^{−60}, by adaptive
+    /// Gauss–Kronrod quadrature, and divided by the integral of the density on the same range so no Beta function is
+    /// needed. As a, b → ∞ with a/(a+b) → π it tends to h(π): the model with a fixed drop-out probability.
+    /// </summary>
+    internal static double ExpectationByQuadrature(BgNbdParameters p, double x, double age, double t)
+    {
+        var (a, bx, k, u) = (p.A, p.B + x, p.R + x, t / (p.Alpha + age));
+        var total = a + bx;
+        var (mean, rest) = (a / total, bx / total); // π = a/(a+b+x), the mean of p and, in d, the mode; and 1 − π
+        // ln of the density of d relative to d = 0: a·d − (a+b+x)·ln(1 + π(eᵈ − 1)), written for π <= 1/2 (otherwise its
+        // mirror image: a ↔ b+x, π ↔ 1−π, d ↔ −d). With y = π(eᵈ − 1) it equals −a·(eᵈ − 1 − d) − (a+b+x)·(ln(1+y) − y),
+        // whose two terms (of opposite signs) differ by at least a factor of 2 while y <= 1, whereas a·d and
+        // (a+b+x)·ln(1+y) nearly cancel there (both ~ a·|d| against a result ~ a·d²: rounding noise above the
+        // quadrature's tolerance once a or b+x is large). Beyond y = 1 it is −(b+x)·d − (a+b+x)·ln(π + (1−π)e^{−d}),
+        // which cannot overflow however long the tail (b+x small).
+        var (shape, otherShape, share, otherShare) = mean <= 0.5 ? (a, bx, mean, rest) : (bx, a, rest, mean);
+        double LogDensity(double d)
+        {
+            var e = mean <= 0.5 ? d : -d;
+            var y = share * ExpM1(e);
+            var value = e <= 0 || y <= 1
+                ? -shape * ExpM1MinusX(e) - total * Log1PMinusX(y)
+                : -otherShape * e - total * (Math.Log(share) + Log1P(otherShare / share * Math.Exp(-e)));
+            return double.IsNaN(value) ? double.NegativeInfinity : Math.Min(value, 0);
+        }
+        // p = π·eᵈ/(1 + π(eᵈ − 1)), a quotient without cancellation; once that is above 1/2 (or eᵈ overflows), p is
+        // 1 − (1−π)e^{−d}/(1 + (1−π)(e^{−d} − 1)), whose small absolute error does not matter there.
+        double Probability(double d)
+        {
+            if (d <= 0) return mean * Math.Exp(d) / (1 + mean * ExpM1(d));
+            var q = rest * Math.Exp(-d) / (1 + rest * ExpM1(-d));
+            return q >= 0.5 ? mean * Math.Exp(d) / (1 + mean * ExpM1(d)) : 1 - q;
+        }
+        double H(double q) => q * u < 1e-290 ? k * u : -ExpM1(-k * Log1P(q * u)) / q;
+        const double Drop = 60;
+        var width = Math.Sqrt(1 / a + 1 / bx);
+        // Where the density has fallen to e^{−Drop} on each side: ln density is concave, so it is bracketed by doubling
+        // or halving from the Gaussian guess and then bisected (panels beyond it would only hold underflowing values).
+        double Edge(double sign)
+        {
+            var (inside, outside) = (0.0, sign * width * Math.Sqrt(2 * Drop));
+            while (LogDensity(outside) > -Drop) (inside, outside) = (outside, outside * 2);
+            while (inside == 0 && LogDensity(outside / 2) <= -Drop) outside /= 2;
+            if (inside == 0) inside = outside / 2;
+            for (var i = 0; i < 60 && Math.Abs(outside - inside) > 1e-9 * Math.Abs(outside); i++)
+            {
+                var middle = (inside + outside) / 2;
+                if (LogDensity(middle) > -Drop) inside = middle; else outside = middle;
+            }
+            return outside;
+        }
+        var (lo, hi) = (Edge(-1), Edge(1));
+        // Panels between the mode and points at distances doubling away from it, plus where h(p) bends (p ≈ 1/((r+x)u)
+        // and p ≈ 1/u): MathNet's adaptive quadrature trusts its first estimate on a panel, and on one wide panel a
+        // narrow feature (the peak of a concentrated density; h's bend inside a long tail when a or b is small) can
+        // fall between the nodes of both rules and go unseen.
+        var breaks = new List<double> { lo, 0, hi };
+        for (var step = Math.Min(4 * width, 1); step < Math.Max(-lo, hi); step *= 2) breaks.AddRange([-step, step]);
+        var logitMean = Math.Log(a) - Math.Log(bx);
+        breaks.AddRange([-Math.Log(k * u) - logitMean, -Math.Log(u) - logitMean]);
+        var panels = breaks.Where(d => d >= lo && d <= hi).Distinct().Order().ToArray();
+        double weighted = 0, density = 0;
+        for (var i = 1; i < panels.Length; i++)
+        {
+            weighted += Integrate.GaussKronrod(d => Math.Exp(LogDensity(d)) * H(Probability(d)), panels[i - 1], panels[i], QuadratureTolerance, QuadratureDepth, 21);
+            density += Integrate.GaussKronrod(d => Math.Exp(LogDensity(d)), panels[i - 1], panels[i], QuadratureTolerance, QuadratureDepth, 21);
+        }
+        return weighted / density;
+    }
+
+    // MathNet splits an interval while its Gauss–Kronrod error estimate |K₂₁ − G₁₀| exceeds this fraction of its integral;
+    // the estimate is far larger than K₂₁'s own error on smooth integrands, and a target near the rounding level would
+    // split to the full depth (2^depth intervals).
+    private const double QuadratureTolerance = 1e-12;
+    private const int QuadratureDepth = 10;
 
     // eˣ − 1 and ln(1 + x) to full precision for small x with Kahan's corrections (Higham, "Accuracy and Stability of
     // Numerical Algorithms", 2nd ed., §1.14.1; Goldberg 1991, theorem 4): MathNet's Expm1 truncates a series and is
@@ -162,6 +274,28 @@ public static class BgNbd
     {
         var u = 1 + x;
         return u == 1 ? x : Math.Log(u) * x / (u - 1);
+    }
+
+    /// <summary>eˣ − 1 − x without cancellation: by its Taylor series for |x| &lt; 1/2, where the difference would lose more
+    /// than two bits.</summary>
+    internal static double ExpM1MinusX(double x)
+    {
+        if (Math.Abs(x) >= 0.5) return ExpM1(x) - x;
+        double term = x * x / 2, sum = term;
+        for (var n = 3; Math.Abs(term) > 1e-17 * Math.Abs(sum); n++) sum += term *= x / n;
+        return sum;
+    }
+
+    /// <summary>ln(1 + y) − y without cancellation: for |y| &lt; 1/2 as −y²/(2+y) + 2·Σ_{n≥1} s^{2n+1}/(2n+1), s = y/(2+y)
+    /// (from ln(1+y) = 2·artanh(s); |s| <= 1/3, so each term is at most 1/9 of the previous one).</summary>
+    internal static double Log1PMinusX(double y)
+    {
+        if (Math.Abs(y) >= 0.5) return Log1P(y) - y;
+        var s = y / (2 + y);
+        var s2 = s * s;
+        double power = s * s2, sum = 0;
+        for (var n = 1; Math.Abs(power) > 1e-17 * Math.Abs(sum) || n == 1; n++, power *= s2) sum += power / (2 * n + 1);
+        return -y * y / (2 + y) + 2 * sum;
     }
 
     internal static void Validate(RepeatStats s)

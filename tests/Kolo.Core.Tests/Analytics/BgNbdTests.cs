@@ -378,6 +378,38 @@ public class BgNbdTests
         Assert.True(Math.Abs(actual / expected - 1) <= 1e-12, $"expected {expected}, got {actual}");
     }
 
+    [Theory]
+    [InlineData(1e6, -13.582159227689439977)]
+    [InlineData(1e9, -13.582159386236307249)]
+    public void Log_likelihood_stays_accurate_for_a_and_b_in_the_millions_and_beyond(double size, double expected)
+    {
+        // Eq. (6) by mpmath at 40 significant digits when this test was written; differences of log-gamma values of
+        // a+b ~ 1e9 lost 3e-7 here before.
+        var p = new BgNbdParameters(0.41, 37.5, 0.314 * size, 0.686 * size);
+        Assert.Equal(expected, BgNbd.IndividualLogLikelihood(p, new RepeatStats(3, 30, 39.4)), 1e-12);
+        Assert.Equal(expected, BgNbd.LogLikelihood(p, [new RepeatStats(3, 30, 39.4)]), 1e-12);
+    }
+
+    [Theory]
+    [InlineData(1e-3)]
+    [InlineData(0.7)]
+    [InlineData(19.999)]
+    [InlineData(20)]
+    [InlineData(345.6)]
+    [InlineData(1e6)]
+    [InlineData(3e9)]
+    public void Log_gamma_and_digamma_differences_are_the_finite_sums_they_stand_for(double y)
+    {
+        // For whole n, ln Γ(y+n) − ln Γ(y) = Σ ln(y+j) and ψ(y+n) − ψ(y) = Σ 1/(y+j), j < n.
+        foreach (var n in new[] { 1, 2, 7, 60 })
+        {
+            double logs = 0, reciprocals = 0;
+            for (var j = n - 1; j >= 0; j--) (logs, reciprocals) = (logs + Math.Log(y + j), reciprocals + 1 / (y + j));
+            Assert.Equal(1, BgNbd.LogRising(y, n) / logs, 1e-13);
+            Assert.Equal(1, BgNbd.DiGammaRising(y, n) / reciprocals, 1e-13);
+        }
+    }
+
     [Fact]
     public void Invalid_input_is_rejected()
     {

@@ -317,6 +317,10 @@ public class BgNbdTests
         var huge = new BgNbdParameters(2.5, 10, 3e8, 7e8);
         var h = new RepeatStats(40, 99, 100);
         Assert.Equal(3.3214482244848830776 * BgNbd.ProbabilityAlive(huge, h), BgNbd.ConditionalExpectedPurchases(huge, h, 52), 1e-13);
+        // The quadrature, which the product falls back on when no series can vouch for itself, on its own.
+        Assert.Equal(0.12859477343371428247, BgNbd.ExpectationByQuadrature(Collapsed, 0, 39.42857142857143, 26), 1e-14);
+        Assert.Equal(0.92637134654026317788, BgNbd.ExpectationByQuadrature(Collapsed, 3, 39.42857142857143, 26), 1e-13);
+        Assert.Equal(3.3214482244848830776, BgNbd.ExpectationByQuadrature(huge, 40, 100, 52), 1e-12);
     }
 
     [Theory]
@@ -342,27 +346,29 @@ public class BgNbdTests
     }
 
     [Fact]
-    public void Series_and_quadrature_agree_wherever_the_series_is_trusted()
+    public void Series_and_quadrature_agree_wherever_a_series_is_trusted()
     {
-        // The two ways of evaluating eq. (10)'s numerator share nothing but the model: one sums the Gauss series of
-        // ₂F₁, the other integrates over the drop-out probability. Over a wide random sweep of parameters they must agree
-        // to near the rounding level whenever the series vouches for its own accuracy, and the quadrature must always
-        // give a finite positive value.
+        // Three ways of evaluating eq. (10)'s numerator that share nothing but the model: the Gauss series of ₂F₁ as
+        // printed, the series of its Euler transform, and an integral over the drop-out probability. Over a wide random
+        // sweep of parameters (a and b from 0.007 to 1e6) they must agree to near the rounding level whenever a series
+        // vouches for its own accuracy, and the quadrature must always give a finite positive value.
         var rng = new Random(10);
-        var checkedBySeries = 0;
+        var (euler, gauss) = (0, 0);
         for (var i = 0; i < 400; i++)
         {
             double Log(double lo, double hi) => Math.Exp(lo + (hi - lo) * rng.NextDouble());
-            var p = new BgNbdParameters(Log(-4, 3), Log(-2, 6), Log(-5, 8), Log(-5, 8));
+            var p = new BgNbdParameters(Log(-4, 3), Log(-2, 6), Log(-5, 14), Log(-5, 14));
             var (x, age, t) = (Math.Floor(Log(0, 5)) - 1, 100 * rng.NextDouble(), Log(-3, 7));
             var quadrature = BgNbd.ExpectationByQuadrature(p, x, age, t);
             Assert.True(double.IsFinite(quadrature) && quadrature > 0, $"{p}, x={x}, T={age}, t={t}: {quadrature}");
-            var series = BgNbd.ExpectationBySeries(p, x, age, t);
-            if (double.IsNaN(series)) continue;
-            checkedBySeries++;
-            Assert.True(Math.Abs(series / quadrature - 1) <= 1e-12, $"{p}, x={x}, T={age}, t={t}: series {series}, quadrature {quadrature}");
+            foreach (var (series, name) in new[] { (BgNbd.ExpectationBySeries(p, x, age, t), "Euler"), (BgNbd.ExpectationByGaussSeries(p, x, age, t), "Gauss") })
+            {
+                if (double.IsNaN(series)) continue;
+                if (name == "Euler") euler++; else gauss++;
+                Assert.True(Math.Abs(series / quadrature - 1) <= 1e-12, $"{p}, x={x}, T={age}, t={t}: {name} series {series}, quadrature {quadrature}");
+            }
         }
-        Assert.True(checkedBySeries > 150, $"only {checkedBySeries} cases compared");
+        Assert.True(euler > 50 && gauss > 150, $"only {euler} + {gauss} cases compared");
     }
 
     [Theory]

@@ -108,6 +108,7 @@ public class BgNbdTests
         var fit = BgNbd.Fit(CdnowSummary());
 
         Assert.True(fit.Converged);
+        Assert.False(fit.Degenerate);
         Assert.Equal(2357, fit.Customers);
         // FHL 2005 report r = 0.243, α = 4.414, a = 0.793, b = 2.426 and LL = −9582.4: equal after the same rounding.
         Assert.Equal(Published.R, Math.Round(fit.Parameters.R, 3));
@@ -414,6 +415,100 @@ public class BgNbdTests
             Assert.Equal(1, BgNbd.LogRising(y, n) / logs, 1e-13);
             Assert.Equal(1, BgNbd.DiGammaRising(y, n) / reciprocals, 1e-13);
         }
+    }
+
+    /// <summary>The demo data's purchase history as the product fitted it: x, t_x and T in days (fitted in weeks); 100
+    /// customers, 47 repeat purchases. Its likelihood keeps rising as a + b → ∞, and the fit used to wander off to
+    /// a + b = 1.5e7 (<see cref="Collapsed"/>).</summary>
+    private static readonly (int X, int TxDays, int TDays)[] DemoHistoryDays =
+    [
+        (0, 0, 276), (1, 147, 364), (0, 0, 257), (1, 14, 352), (2, 39, 362), (0, 0, 358), (0, 0, 293), (0, 0, 445), (0, 0, 397), (1, 120, 510),
+        (1, 32, 547), (3, 284, 398), (0, 0, 484), (0, 0, 526), (0, 0, 393), (0, 0, 374), (2, 148, 295), (2, 451, 508), (2, 323, 512), (0, 0, 476),
+        (0, 0, 334), (3, 181, 435), (0, 0, 518), (0, 0, 313), (0, 0, 486), (3, 427, 454), (1, 234, 298), (0, 0, 448), (0, 0, 493), (1, 192, 398),
+        (0, 0, 330), (2, 395, 421), (0, 0, 406), (0, 0, 343), (0, 0, 294), (1, 238, 496), (0, 0, 339), (3, 228, 342), (0, 0, 370), (2, 487, 501),
+        (0, 0, 402), (0, 0, 388), (0, 0, 306), (0, 0, 399), (0, 0, 280), (0, 0, 532), (1, 417, 522), (0, 0, 531), (1, 202, 459), (1, 207, 421),
+        (0, 0, 308), (0, 0, 448), (1, 293, 408), (0, 0, 410), (0, 0, 252), (0, 0, 522), (0, 0, 259), (0, 0, 360), (0, 0, 269), (0, 0, 536),
+        (0, 0, 535), (0, 0, 358), (0, 0, 411), (0, 0, 511), (0, 0, 405), (0, 0, 416), (0, 0, 539), (0, 0, 495), (0, 0, 504), (0, 0, 429),
+        (1, 112, 427), (2, 164, 480), (1, 326, 451), (0, 0, 476), (0, 0, 356), (0, 0, 267), (1, 199, 453), (0, 0, 477), (1, 6, 496), (1, 43, 475),
+        (0, 0, 320), (0, 0, 358), (1, 28, 250), (2, 214, 456), (0, 0, 344), (0, 0, 451), (0, 0, 346), (0, 0, 398), (0, 0, 411), (0, 0, 387),
+        (0, 0, 318), (0, 0, 429), (0, 0, 360), (0, 0, 385), (0, 0, 419), (1, 242, 254), (0, 0, 370), (0, 0, 503), (0, 0, 466), (1, 235, 260),
+    ];
+
+    private static List<RepeatStats> DemoHistory() => DemoHistoryDays.Select(d => new RepeatStats(d.X, d.TxDays / 7.0, d.TDays / 7.0)).ToList();
+
+    [Fact]
+    public void A_fit_whose_beta_collapses_to_a_point_is_held_at_the_cap_and_usable()
+    {
+        var data = DemoHistory();
+        var fit = BgNbd.Fit(data);
+
+        Assert.True(fit.Converged);
+        Assert.True(fit.Degenerate);
+        var p = fit.Parameters;
+        Assert.Equal(BgNbd.MaxBetaConcentration, p.A + p.B, 1e-6);
+        // The same point the product's fit drifted along: r, α and a/(a+b) as before, and a likelihood within 1e-5 of
+        // the supremum (the likelihood at a + b = 1e9 along the same ridge).
+        Assert.Equal(Collapsed.R, p.R, 1e-3);
+        Assert.Equal(Collapsed.Alpha, p.Alpha, 1e-2);
+        var mean = p.A / (p.A + p.B);
+        Assert.Equal(Collapsed.A / (Collapsed.A + Collapsed.B), mean, 1e-3);
+        var farther = BgNbd.LogLikelihood(p with { A = mean * 1e9, B = (1 - mean) * 1e9 }, data);
+        Assert.True(farther - fit.LogLikelihood is >= 0 and < 1e-5, $"ln L {fit.LogLikelihood} at the cap, {farther} at a+b = 1e9");
+        // Flat, not peaked: along the ridge the likelihood only rises towards the cap.
+        var previous = double.NegativeInfinity;
+        foreach (var size in new[] { 10.0, 100, 1e4, BgNbd.MaxBetaConcentration })
+        {
+            var ll = BgNbd.LogLikelihood(p with { A = mean * size, B = (1 - mean) * size }, data);
+            Assert.True(ll > previous, $"ln L {ll} at a+b = {size}, {previous} before");
+            previous = ll;
+        }
+        // A maximum in the three free coordinates: no small step in r, α or a/(a+b) does better.
+        foreach (var step in new[] { -1e-3, 1e-3 })
+        {
+            var shifted = mean * Math.Exp(step);
+            BgNbdParameters[] neighbours =
+            [
+                p with { R = p.R * Math.Exp(step) }, p with { Alpha = p.Alpha * Math.Exp(step) },
+                p with { A = shifted * BgNbd.MaxBetaConcentration, B = (1 - shifted) * BgNbd.MaxBetaConcentration },
+            ];
+            foreach (var q in neighbours) Assert.True(BgNbd.LogLikelihood(q, data) <= fit.LogLikelihood, $"{q} is better than {p}");
+        }
+        // And it predicts, as the fixed-drop-out model does: the holdout step that threw before.
+        foreach (var s in data)
+        {
+            var expected = BgNbd.ConditionalExpectedPurchases(p, s, 26);
+            Assert.Equal(1, expected / FixedDropoutExpectation(p.R, p.Alpha, mean, s, 26), 1e-4);
+            Assert.True(double.IsFinite(Clv.Value(p, s, 100, 12, 30 / 7.0, 0.01)));
+        }
+    }
+
+    [Fact]
+    public void Data_with_one_drop_out_probability_for_everybody_fit_and_predict_like_the_truth()
+    {
+        // λ ~ Gamma(0.5, 10) per week, but every customer drops out with probability 0.3 after each repeat purchase:
+        // the BG/NBD's Beta(a, b) with a, b → ∞. 10,000 customers observed 52–104 weeks.
+        const double r = 0.5, alpha = 10, dropout = 0.3;
+        var data = SimulateFixedDropout(r, alpha, dropout, 10_000, rng => 52 + 52 * rng.NextDouble(), seed: 3);
+
+        var fit = BgNbd.Fit(data);
+
+        Assert.True(fit.Converged);
+        var p = fit.Parameters;
+        // In this sample, as in most of this size we tried, the maximum lies beyond the cap; with fewer customers it is
+        // often finite but large instead (sampling noise looks like a little heterogeneity).
+        Assert.True(fit.Degenerate);
+        Assert.Equal(BgNbd.MaxBetaConcentration, p.A + p.B, 1e-6);
+        Assert.Equal(dropout, p.A / (p.A + p.B), 0.02);
+        Assert.Equal(r, p.R, 0.05);
+        Assert.Equal(alpha, p.Alpha, 1.0);
+        // Predictions: a new customer's purchases over half a year to two years, and the next year of the first 1,000
+        // customers given their histories, against the true model's (fixed p, closed form).
+        foreach (var t in new[] { 26.0, 52, 104 })
+            Assert.Equal(1, BgNbd.ExpectedPurchases(p, t) / FixedDropoutExpectation(r, alpha, dropout, new RepeatStats(0, 0, 0), t), 0.03);
+        var sample = data.Take(1000).ToList();
+        var predicted = sample.Sum(s => BgNbd.ConditionalExpectedPurchases(p, s, 52));
+        var truth = sample.Sum(s => FixedDropoutExpectation(r, alpha, dropout, s, 52));
+        Assert.Equal(1, predicted / truth, 0.03);
     }
 
     [Fact]

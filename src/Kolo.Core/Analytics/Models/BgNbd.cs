@@ -17,14 +17,30 @@ public readonly record struct RepeatStats(double X, double Tx, double T);
 /// α is in the time unit of the data it was fitted on.</summary>
 public sealed record BgNbdParameters(double R, double Alpha, double A, double B);
 
-public sealed record BgNbdFit(BgNbdParameters Parameters, double LogLikelihood, int Customers, bool Converged, int Iterations);
+/// <summary>A BG/NBD fit. <see cref="Converged"/>: the optimiser reached a maximum with every parameter determined by the
+/// data — use the fit for predictions only then. <see cref="Degenerate"/>: the data show no spread in drop-out
+/// probabilities, the likelihood kept rising as the Beta distribution narrowed to a point, and a + b was held at
+/// <see cref="BgNbd.MaxBetaConcentration"/>; a/(a+b) is then the common drop-out probability, and the fit (which can
+/// still have converged) predicts as the model with a fixed one.</summary>
+public sealed record BgNbdFit(BgNbdParameters Parameters, double LogLikelihood, int Customers, bool Converged, int Iterations, bool Degenerate);
 
 /// <summary>The BG/NBD model (Fader, Hardie &amp; Lee 2005): fit by maximum likelihood, P(alive) and expected purchases.</summary>
 public static class BgNbd
 {
-    /// <summary>Maximum-likelihood fit of r, α, a, b to the customers' (x, t_x, T). <see cref="BgNbdFit.Converged"/>
-    /// is false when the data do not determine the parameters (e.g. a handful of customers, or all alike): do not use
-    /// such a fit for predictions.</summary>
+    /// <summary>The largest a + b a fit reports. Beta(a, b) with a + b = 1e6 has a standard deviation of at most 0.0005:
+    /// it is indistinguishable from a point mass at a/(a+b) in any data set, so when the likelihood keeps rising beyond
+    /// it (it flattens out towards the fixed-drop-out model) the maximum is taken at a + b = 1e6.</summary>
+    public const double MaxBetaConcentration = 1e6;
+
+    /// <summary>
+    /// Maximum-likelihood fit of r, α, a, b to the customers' (x, t_x, T). <see cref="BgNbdFit.Converged"/> is false
+    /// when the data do not determine the parameters (e.g. a handful of customers, or all alike): do not use such a fit
+    /// for predictions. The likelihood is maximised over ln r, ln α, logit(a/(a+b)) and ln(a+b), in which the one
+    /// direction that is commonly flat — a + b → ∞ at a fixed mean drop-out probability, when the data show no
+    /// heterogeneity in drop-out — is a single coordinate: if the maximum lies beyond
+    /// <see cref="MaxBetaConcentration"/>, a + b is held there and the other three are fitted again
+    /// (<see cref="BgNbdFit.Degenerate"/>).
+    /// </summary>
     public static BgNbdFit Fit(IReadOnlyList<RepeatStats> data, CancellationToken ct = default)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -32,22 +48,47 @@ public static class BgNbd
         var maxT = 0.0;
         foreach (var s in data) { Validate(s); maxT = Math.Max(maxT, s.T); }
         // With every T = 0 (all first purchases on the calibration date) the likelihood is flat: nothing to estimate.
-        if (maxT == 0) return new BgNbdFit(new BgNbdParameters(1, 1, 1, 1), 0, data.Count, false, 0);
+        if (maxT == 0) return new BgNbdFit(new BgNbdParameters(1, 1, 1, 1), 0, data.Count, false, 0, false);
         // Times are rescaled so the longest T is 10 (as the `lifetimes` library does): α then starts near 1 whether
         // the unit is days or weeks. Only α depends on the unit (α_unit = α_scaled / scale), so the maximum is the same.
         var scale = 10 / maxT;
         var rows = BgNbdRows.Compress(data, scale);
-        var fit = MaximumLikelihood.Maximise((theta, gradient) =>
+        var full = new double[4];
+        // −mean ln L at θ = (ln r, ln α, logit(a/(a+b)) [, ln(a+b)]) and its gradient by the chain rule; with three
+        // coordinates ln(a+b) is held at ln MaxBetaConcentration.
+        double Objective(double[] theta, double[] gradient)
         {
-            var ll = rows.Evaluate(Math.Exp(theta[0]), Math.Exp(theta[1]), Math.Exp(theta[2]), Math.Exp(theta[3]), gradient);
-            for (var i = 0; i < 4; i++) gradient[i] *= -Math.Exp(theta[i]) / rows.TotalWeight; // chain rule to log θ
-            return -ll / rows.TotalWeight;
-        }, [0, 0, 0, 0], ct);
-        var p = fit.LogParameters;
-        var parameters = new BgNbdParameters(Math.Exp(p[0]), Math.Exp(p[1]) / scale, Math.Exp(p[2]), Math.Exp(p[3]));
+            var logSize = theta.Length > 3 ? theta[3] : Math.Log(MaxBetaConcentration);
+            var (r, alpha, (a, b)) = (Math.Exp(theta[0]), Math.Exp(theta[1]), BetaShapes(theta[2], logSize));
+            var ll = rows.Evaluate(r, alpha, a, b, full);
+            var w = rows.TotalWeight;
+            gradient[0] = -r * full[0] / w;
+            gradient[1] = -alpha * full[1] / w;
+            gradient[2] = -a * b / (a + b) * (full[2] - full[3]) / w; // ∂a/∂logit = ab/(a+b) = −∂b/∂logit
+            if (theta.Length > 3) gradient[3] = -(a * full[2] + b * full[3]) / w;
+            return -ll / w;
+        }
+        var fit = MaximumLikelihood.Maximise(Objective, [0, 0, 0, Math.Log(2)], ct); // r = α = a = b = 1
+        var theta = fit.LogParameters;
+        var (converged, iterations, degenerate) = (fit.Converged, fit.Iterations, false);
+        if (theta[3] > Math.Log(MaxBetaConcentration))
+        {
+            var capped = MaximumLikelihood.Maximise(Objective, theta[..3], ct);
+            theta = [.. capped.LogParameters, Math.Log(MaxBetaConcentration)];
+            (converged, iterations, degenerate) = (capped.Converged, iterations + capped.Iterations, true);
+        }
+        var (shapeA, shapeB) = BetaShapes(theta[2], theta[3]);
+        var parameters = new BgNbdParameters(Math.Exp(theta[0]), Math.Exp(theta[1]) / scale, shapeA, shapeB);
         // On the original time scale: rescaling times by s changes each ln L by −x·ln s and nothing else.
-        var logLikelihood = rows.Evaluate(parameters.R, Math.Exp(p[1]), parameters.A, parameters.B, null) + Math.Log(scale) * rows.WeightedX;
-        return new BgNbdFit(parameters, logLikelihood, data.Count, fit.Converged, fit.Iterations);
+        var logLikelihood = rows.Evaluate(parameters.R, Math.Exp(theta[1]), parameters.A, parameters.B, null) + Math.Log(scale) * rows.WeightedX;
+        return new BgNbdFit(parameters, logLikelihood, data.Count, converged, iterations, degenerate);
+    }
+
+    /// <summary>a and b from logit(a/(a+b)) and ln(a+b), each without cancellation.</summary>
+    private static (double A, double B) BetaShapes(double logitMean, double logSize)
+    {
+        var size = Math.Exp(logSize);
+        return (size / (1 + Math.Exp(-logitMean)), size / (1 + Math.Exp(logitMean)));
     }
 
     /// <summary>The sample log-likelihood: the sum of <see cref="IndividualLogLikelihood"/> over the customers.</summary>

@@ -397,6 +397,20 @@ public class BgNbdTests
         Assert.Equal(expected, BgNbd.LogLikelihood(p, [new RepeatStats(3, 30, 39.4)]), 1e-12);
     }
 
+    [Fact]
+    public void Log_likelihood_survives_a_silence_that_underflows_the_alive_term()
+    {
+        // ((α+t_x)/(α+T))^{r+x} = (1e-9/50)^1000 is 0 in doubles; the likelihood itself is not.
+        var p = new BgNbdParameters(1000, 1e-9, 2, 3);
+        var silent = new RepeatStats(0, 0, 50);
+        Assert.Equal(1000 * Math.Log(1e-9 / (1e-9 + 50)), BgNbd.IndividualLogLikelihood(p, silent), 1e-9);
+        var lapsed = new RepeatStats(2, 1e-6, 50);
+        // Only the "dropped out after t_x" term of eq. (6) is left: its log by hand.
+        var expected = Math.Log(1000 * 1001) + Math.Log(3 * 4) - Math.Log(5 * 6) + 1000 * Math.Log(1e-9) - 1002 * Math.Log(1e-9 + 1e-6) + Math.Log(2.0 / 4);
+        Assert.Equal(expected, BgNbd.IndividualLogLikelihood(p, lapsed), 1e-9);
+        Assert.Equal(expected + 1000 * Math.Log(1e-9 / (1e-9 + 50)), BgNbd.LogLikelihood(p, [silent, lapsed]), 1e-8);
+    }
+
     [Theory]
     [InlineData(1e-3)]
     [InlineData(0.7)]

@@ -108,9 +108,13 @@ public static class BgNbd
         var (r, alpha, a, b, x) = (p.R, p.Alpha, p.A, p.B, s.X);
         var d1 = LogRising(r, x) + LogRising(b, x) - LogRising(a + b, x);
         var d2 = r * Math.Log(alpha) - (r + x) * Math.Log(alpha + s.Tx);
-        var c3 = Math.Exp((r + x) * (Math.Log(alpha + s.Tx) - Math.Log(alpha + s.T)));
-        var c4 = x > 0 ? a / (b + x - 1) : 0;
-        return d1 + d2 + Math.Log(c3 + c4);
+        // ln(C3 + C4) in logs: C3 = ((α+t_x)/(α+T))^{r+x} underflows after a long silence, and with x = 0 (C4 = 0)
+        // that made ln L = −∞ where it is r·ln(α/(α+T)).
+        var logC3 = (r + x) * (Math.Log(alpha + s.Tx) - Math.Log(alpha + s.T));
+        if (x == 0) return d1 + d2 + logC3;
+        var logC4 = Math.Log(a) - Math.Log(b + x - 1);
+        var (high, low) = logC3 > logC4 ? (logC3, logC4) : (logC4, logC3);
+        return d1 + d2 + high + Log1P(Math.Exp(low - high));
     }
 
     /// <summary>P(alive | x, t_x, T) = 1 / (1 + δ_{x>0} · a/(b+x−1) · ((α+T)/(α+t_x))^{r+x}) (note 021).</summary>

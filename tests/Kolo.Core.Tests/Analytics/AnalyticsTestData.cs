@@ -70,11 +70,25 @@ internal static class AnalyticsTestData
         var rng = new Random(seed);
         var rates = new Gamma(p.R, p.Alpha, rng);
         var dropouts = new Beta(p.A, p.B, rng);
+        return Simulate(rng, rates.Sample, dropouts.Sample, customers, observationLength);
+    }
+
+    /// <summary>The same story without heterogeneity in drop-out: every customer drops out with probability
+    /// <paramref name="dropout"/> after each repeat purchase (the limit of the BG/NBD as a, b → ∞ with a/(a+b) fixed).</summary>
+    public static List<RepeatStats> SimulateFixedDropout(double r, double alpha, double dropout, int customers, Func<Random, double> observationLength, int seed)
+    {
+        var rng = new Random(seed);
+        var rates = new Gamma(r, alpha, rng);
+        return Simulate(rng, rates.Sample, () => dropout, customers, observationLength);
+    }
+
+    private static List<RepeatStats> Simulate(Random rng, Func<double> rate, Func<double> dropoutProbability, int customers, Func<Random, double> observationLength)
+    {
         var result = new List<RepeatStats>(customers);
         for (var c = 0; c < customers; c++)
         {
-            var lambda = rates.Sample();
-            var dropout = dropouts.Sample();
+            var lambda = rate();
+            var dropout = dropoutProbability();
             var T = observationLength(rng);
             double t = 0, tx = 0;
             var x = 0;

@@ -4,14 +4,15 @@ using MathNet.Numerics.Optimization;
 namespace Kolo.Core.Analytics.Models;
 
 /// <summary>
-/// Maximises a log-likelihood over log-parameters (so every parameter stays positive): BFGS with the model's analytic
-/// gradient (MathNet.Numerics), then Nelder–Mead from the best point if the line search gives up. When the data do not
-/// determine the parameters (too few customers, no heterogeneity) the likelihood keeps rising as some parameter runs
-/// off to 0 or ∞; the search is boxed to |log θ| &lt;= 30 and such a fit is reported as not converged.
+/// Maximises a log-likelihood over parameters mapped onto the whole real line (logs of positive parameters, the logit of
+/// a proportion): BFGS with the model's analytic gradient (MathNet.Numerics), then Nelder–Mead from the best point if the
+/// line search gives up. When the data do not determine the parameters (too few customers, no heterogeneity) the
+/// likelihood keeps rising as some parameter runs off to 0 or ∞; the search is boxed to |θ| &lt;= 30 and such a fit is
+/// reported as not converged (a model that can take the limit, as BG/NBD does for a + b, caps it itself).
 /// </summary>
 internal static class MaximumLikelihood
 {
-    /// <summary>The objective: fills <c>gradient</c> with d(−mean LL)/d(log θ) and returns −mean LL.</summary>
+    /// <summary>The objective: fills <c>gradient</c> with d(−mean LL)/dθ and returns −mean LL.</summary>
     internal delegate double Objective(double[] logParameters, double[] gradient);
 
     internal readonly record struct Result(double[] LogParameters, bool Converged, int Iterations);

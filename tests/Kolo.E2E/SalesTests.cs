@@ -359,16 +359,20 @@ public sealed partial class SalesTests(KoloFixture kolo, ITestOutputHelper outpu
     }
 
     /// <summary>
-    /// Types a date into the input labelled <paramref name="label"/>: ISO for a native date input, else the English
-    /// short date a MudDatePicker parses, committed by leaving the field.
+    /// Types a date into the input labelled <paramref name="label"/>: ISO for a native date (or date and time, at 10:00)
+    /// input, else the English short date a MudDatePicker parses, committed by leaving the field.
     /// </summary>
     private static async Task FillDateAsync(IPage page, string label, DateTime date, ILocator? scope = null)
     {
         var input = FieldIn(scope ?? page.Locator("body"), label);
-        if (await input.GetAttributeAsync("type") == "date")
+        switch (await input.GetAttributeAsync("type"))
         {
-            await input.FillAsync(date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
-            return;
+            case "date":
+                await input.FillAsync(date.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture));
+                return;
+            case "datetime-local":
+                await input.FillAsync(date.Date.AddHours(10).ToString("yyyy-MM-ddTHH:mm", CultureInfo.InvariantCulture));
+                return;
         }
         await input.FillAsync(date.ToString("MM/dd/yyyy", CultureInfo.InvariantCulture));
         await input.PressAsync("Tab");

@@ -61,6 +61,12 @@ public static class SalesUi
         return matching.Count == 0 ? null : matching.Sum(t => t.Amount);
     }
 
+    /// <summary>
+    /// Attributes that name a MudTable's own &lt;table&gt; (its aria-label lands on the wrapper div), so
+    /// screen readers and tests find the table by its name.
+    /// </summary>
+    public static Dictionary<string, object> Named(string name) => new() { ["aria-label"] = name };
+
     /// <summary>Where a deal sorts in a board column: soonest expected close first, no date last, then id (as the service orders).</summary>
     public static (DateOnly, Guid) BoardOrder(DealView d) => (d.ExpectedCloseDate ?? DateOnly.MaxValue, d.Id);
 

@@ -42,10 +42,10 @@ public static class SalesUi
     /// <summary>Basis points (500) as a percentage to read ("5 %").</summary>
     public static string RateText(int basisPoints) => (basisPoints / 10_000d).ToString("0.##%", CultureInfo.CurrentCulture);
 
-    /// <summary>A month ("May 2026") or a quarter ("Q2 2026") by its first day.</summary>
-    public static string PeriodText(DateOnly start, PeriodKind period) => period == PeriodKind.Month
+    /// <summary>A month ("May 2026") or a quarter ("Q2 2026" with the format "Q{0} {1}") by its first day.</summary>
+    public static string PeriodText(DateOnly start, PeriodKind period, string quarterFormat) => period == PeriodKind.Month
         ? start.ToString("MMMM yyyy", CultureInfo.CurrentCulture)
-        : $"Q{(start.Month - 1) / 3 + 1} {start.Year}";
+        : string.Format(CultureInfo.CurrentCulture, quarterFormat, (start.Month - 1) / 3 + 1, start.Year);
 
     /// <summary>A short month label for chart axes ("May 26").</summary>
     public static string ShortMonth(DateOnly start) => start.ToString("MMM yy", CultureInfo.CurrentCulture);

@@ -62,6 +62,20 @@ public static class SalesUi
     }
 
     /// <summary>
+    /// The text for a form's alert after the server refused it: the messages not already shown beside a field (each
+    /// message once on the page), or <paramref name="fixFields"/> when every one is.
+    /// </summary>
+    public static string FormError(IReadOnlyDictionary<string, string> errors, Func<string, bool> shownInline, Func<string, string> translate, string fixFields)
+    {
+        var rest = errors.Where(e => !shownInline(e.Key)).Select(e => translate(e.Value)).ToList();
+        return rest.Count > 0 ? string.Join(" ", rest) : fixFields;
+    }
+
+    /// <summary>Whether an error key is one of <paramref name="keys"/> or a line's field ("lines[2].quantity" for prefix "lines[").</summary>
+    public static bool IsKey(string key, string[] keys, string? itemPrefix = null) =>
+        keys.Contains(key, StringComparer.OrdinalIgnoreCase) || (itemPrefix is not null && key.StartsWith(itemPrefix, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>
     /// Attributes that name a MudTable's own &lt;table&gt; (its aria-label lands on the wrapper div), so
     /// screen readers and tests find the table by its name.
     /// </summary>

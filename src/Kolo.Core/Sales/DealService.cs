@@ -72,6 +72,8 @@ public sealed record DealQuery
     public string? Q { get; init; }
     public int Limit { get; init; } = 50;
     public string? Cursor { get; init; }
+    /// <summary>Latest expected close first (no date first) instead of soonest first.</summary>
+    public bool Descending { get; init; }
 }
 
 public sealed record BoardColumn(StageView Stage, int Count, decimal Total, decimal Weighted, IReadOnlyList<DealView> Deals, string? NextCursor);
@@ -114,9 +116,14 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         if (query.Cursor is { } cursor)
         {
             var (date, id) = ParseCursor(cursor);
-            q = q.Where(d => (d.ExpectedCloseDate ?? DateOnly.MaxValue) > date || ((d.ExpectedCloseDate ?? DateOnly.MaxValue) == date && d.Id.CompareTo(id) > 0));
+            q = query.Descending
+                ? q.Where(d => (d.ExpectedCloseDate ?? DateOnly.MaxValue) < date || ((d.ExpectedCloseDate ?? DateOnly.MaxValue) == date && d.Id.CompareTo(id) < 0))
+                : q.Where(d => (d.ExpectedCloseDate ?? DateOnly.MaxValue) > date || ((d.ExpectedCloseDate ?? DateOnly.MaxValue) == date && d.Id.CompareTo(id) > 0));
         }
-        var rows = await q.OrderBy(d => d.ExpectedCloseDate ?? DateOnly.MaxValue).ThenBy(d => d.Id).Include(d => d.Lines).Take(query.Limit + 1).ToListAsync(ct);
+        var ordered = query.Descending
+            ? q.OrderByDescending(d => d.ExpectedCloseDate ?? DateOnly.MaxValue).ThenByDescending(d => d.Id)
+            : q.OrderBy(d => d.ExpectedCloseDate ?? DateOnly.MaxValue).ThenBy(d => d.Id);
+        var rows = await ordered.Include(d => d.Lines).Take(query.Limit + 1).ToListAsync(ct);
         string? next = null;
         if (rows.Count > query.Limit)
         {

@@ -46,6 +46,9 @@ public sealed record TaskQuery
 {
     public Guid? AssigneeId { get; init; }
     public Guid? CustomerId { get; init; }
+    /// <summary>Tasks about one record (with <see cref="RelatedId"/>), e.g. a deal's next steps.</summary>
+    public string? RelatedType { get; init; }
+    public Guid? RelatedId { get; init; }
     public TaskItemStatus? Status { get; init; }
     public DateTime? DueFrom { get; init; }
     public DateTime? DueTo { get; init; }
@@ -83,6 +86,7 @@ public sealed class TaskService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         var q = VisibleTasks(db, actor).AsNoTracking();
         if (query.AssigneeId is { } assignee) q = q.Where(t => t.AssigneeId == assignee);
         if (query.CustomerId is { } customer) q = q.Where(t => t.CustomerId == customer);
+        if (query.RelatedType is { } relatedType && query.RelatedId is { } relatedId) q = q.Where(t => t.RelatedType == relatedType && t.RelatedId == relatedId);
         if (query.Status is { } status) q = q.Where(t => t.Status == status);
         if (query.DueFrom is { } from) q = q.Where(t => t.SortDueAt >= from);
         if (query.DueTo is { } to) q = q.Where(t => t.SortDueAt < to);

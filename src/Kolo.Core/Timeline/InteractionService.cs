@@ -286,6 +286,18 @@ public sealed class InteractionService(
         return new Page<InteractionView>(views, next);
     }
 
+    /// <summary>The interactions about one record (a deal, an order), newest first, on customers the caller may see.</summary>
+    public async Task<IReadOnlyList<InteractionView>> ListRelatedAsync(Actor actor, string relatedType, Guid relatedId, int limit, CancellationToken ct = default)
+    {
+        if (limit is < 1 or > 200) throw ValidationFailedException.For("limit", "Limit must be between 1 and 200.");
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var visible = db.Customers.VisibleTo(db, actor).Select(c => c.Id);
+        var rows = await db.Interactions.AsNoTracking()
+            .Where(i => i.RelatedType == relatedType && i.RelatedId == relatedId && i.ArchivedAt == null && visible.Contains(i.CustomerId))
+            .OrderByDescending(i => i.OccurredAt).ThenByDescending(i => i.Id).Take(limit).ToListAsync(ct);
+        return await ViewsAsync(db, rows, ct);
+    }
+
     /// <summary>The record of a contact is evidence: only who recorded it, a manager or an admin may correct or archive it.</summary>
     private static void EnsureCanChange(Actor actor, Interaction interaction)
     {

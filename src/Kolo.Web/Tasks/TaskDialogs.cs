@@ -8,11 +8,13 @@ public static class TaskDialogs
 {
     private static readonly DialogOptions Options = new() { MaxWidth = MaxWidth.Medium, FullWidth = true, CloseOnEscapeKey = true };
 
-    public static async Task<TaskView?> EditTaskAsync(this IDialogService dialogs, string title, TaskView? task, Guid? customerId = null, string? customerName = null)
+    public static async Task<TaskView?> EditTaskAsync(this IDialogService dialogs, string title, TaskView? task, Guid? customerId = null, string? customerName = null,
+        string? relatedType = null, Guid? relatedId = null)
     {
         var parameters = new DialogParameters<TaskEditDialog>
         {
             { d => d.Task, task }, { d => d.CustomerId, customerId }, { d => d.CustomerName, customerName },
+            { d => d.RelatedType, relatedType }, { d => d.RelatedId, relatedId },
         };
         var dialog = await dialogs.ShowAsync<TaskEditDialog>(title, parameters, Options);
         return await dialog.Result is { Canceled: false, Data: TaskView saved } ? saved : null;

@@ -112,7 +112,7 @@ public sealed partial class SalesTests(KoloFixture kolo, ITestOutputHelper outpu
         await Expect(card).ToContainTextAsync(customer.Name);
 
         await OpenCardFromBoardAsync(page, card);
-        await Expect(page).ToHaveURLAsync(DealUrl());
+        await Expect(page).ToHaveURLAsync(DealUrl(), new() { Timeout = 40_000 });
         await Expect(Heading(page)).ToHaveTextAsync(name);
         var id = Guid.Parse(DealUrl().Match(page.Url).Groups[1].Value);
         await Expect(page.GetByRole(AriaRole.Link, new() { Name = customer.Name }).First).ToBeVisibleAsync();
@@ -204,7 +204,7 @@ public sealed partial class SalesTests(KoloFixture kolo, ITestOutputHelper outpu
         await FillDateAsync(page, "Expected close", DateTime.Today.AddDays(45), dialog);
         await dialog.GetByRole(AriaRole.Button, new() { Name = "Qualify", Exact = true }).ClickAsync();
 
-        await Expect(page).ToHaveURLAsync(DealUrl());
+        await Expect(page).ToHaveURLAsync(DealUrl(), new() { Timeout = 40_000 });
         await Expect(Heading(page)).ToHaveTextAsync(dealName);
         var dealId = Guid.Parse(DealUrl().Match(page.Url).Groups[1].Value);
         // The customer made from the lead is linked from the card.

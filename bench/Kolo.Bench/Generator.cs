@@ -30,11 +30,6 @@ public static partial class Generator
         var seed = options.Int("seed", 2026);
         var now = new DateTime(2026, 11, 1, 12, 0, 0, DateTimeKind.Utc);
 
-        // The same CustomerService logic the app uses builds the search terms (the method is internal to Core).
-        var service = new CustomerService(null!, TimeProvider.System, new PhoneNormalizer(), []);
-        var sample = new SampleCustomers(seed);
-        var tagRandom = new Random(seed + 1);
-
         Console.WriteLine($"Migrating the {provider} database ...");
         var dbOptions = new DbContextOptionsBuilder<KoloDb>();
         DatabaseSetup.Configure(dbOptions, provider, options.Connection);
@@ -45,19 +40,34 @@ public static partial class Generator
                 throw new BenchException("The database already holds customers; generate into an empty database.");
         }
 
+        await LoadCustomersAsync(provider, options.Connection, count, seed, now);
+    }
+
+    /// <summary>
+    /// Bulk-loads <paramref name="count"/> sample customers (with search terms and tags) into a migrated, empty
+    /// database; <paramref name="adjust"/> may change each customer before it is written (the analytics benchmark
+    /// gives some an acquisition cost).
+    /// </summary>
+    internal static async Task LoadCustomersAsync(DatabaseProvider provider, string connection, int count, int seed, DateTime now, Action<Customer>? adjust = null)
+    {
+        // The same CustomerService logic the app uses builds the search terms (the method is internal to Core).
+        var service = new CustomerService(null!, TimeProvider.System, new PhoneNormalizer(), []);
+        var sample = new SampleCustomers(seed);
+        var tagRandom = new Random(seed + 1);
+
         Console.WriteLine("Checking the JSON columns against EF's own output ...");
         CustomerJson.Provider = provider;
         var check = new SampleCustomers(seed + 2);
         var samples = Enumerable.Range(0, 50).Select(_ => check.Next(now)).ToList();
-        if (provider == DatabaseProvider.Postgres) await CustomerJson.VerifyAgainstEfPostgresAsync(options.Connection, samples);
+        if (provider == DatabaseProvider.Postgres) await CustomerJson.VerifyAgainstEfPostgresAsync(connection, samples);
         else await CustomerJson.VerifyAgainstEfAsync(samples);
 
         var tags = TagNames.Select(n => new Tag { Name = n, NameKey = n, CreatedAt = now }).ToList();
         var total = Stopwatch.StartNew();
         var rows = new RowCounts();
         IBulkLoader loader = provider == DatabaseProvider.Postgres
-            ? new PostgresLoader(options.Connection)
-            : new SqliteLoader(options.Connection);
+            ? new PostgresLoader(connection)
+            : new SqliteLoader(connection);
         await using (loader)
         {
             await loader.OpenAsync();
@@ -73,6 +83,7 @@ public static partial class Generator
                 for (var i = 0; i < Chunk && done < count; i++, done++)
                 {
                     var customer = sample.Next(now);
+                    adjust?.Invoke(customer);
                     // About a third of customers carry one or two tags, like a real CRM's few, popular tags.
                     if (tagRandom.NextDouble() < 0.3)
                     {

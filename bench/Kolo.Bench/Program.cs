@@ -4,7 +4,8 @@ using Kolo.Core.Data;
 
 // Kolo.Bench: `generate` loads N sample customers through the real schema; `run` measures the API beside raw SQL;
 // `generate-timeline` and `run-timeline` do the same for customers' timelines (PostgreSQL);
-// `generate-import-files` and `run-import` measure CSV import and export beside the database's own bulk load.
+// `generate-import-files` and `run-import` measure CSV import and export beside the database's own bulk load;
+// `analytics` and `recommend-holdout` measure the customer analytics (issue 8).
 CultureInfo.DefaultThreadCurrentCulture = CultureInfo.InvariantCulture;
 CultureInfo.CurrentCulture = CultureInfo.InvariantCulture;
 
@@ -24,6 +25,10 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
                    [--skip-raw] [--skip-kolo] [--keep] [--max-seconds N] [--web-dll <path>] [--log-sql]
           import-writes --provider sqlite|postgres [--connection "<server cs>"] [--work <dir>] [--count 40000] [--batch 4000]
           sales    --connection "<server cs>" [--open 100000] [--closed 1000000] [--customers 100000] [--requests 200] [--keep]
+          analytics --connection "<server cs>" [--customers 1000000] [--lines 10000000] [--products 3000] [--seed 2026]
+                   [--database kolo_bench_analytics] [--reuse] [--keep] [--raw-runs 2] [--recompute-runs 1] [--show-sql]
+          recommend-holdout --connection "<server cs>" [--file <online_retail.csv.gz>] [--split 2011-09-01]
+                   [--min-support 0.01] [--min-confidence 0.2] [--database kolo_bench_recommend] [--reuse] [--keep]
         See bench/README.md.
         """);
     return 0;
@@ -58,8 +63,14 @@ try
         case "sales":
             await SalesBench.RunAsync(options);
             return 0;
+        case "analytics":
+            await Runner.RunAnalyticsAsync(options);
+            return 0;
+        case "recommend-holdout":
+            await Runner.RunRecommendHoldoutAsync(options);
+            return 0;
         default:
-            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline, run-timeline, generate-import-files, run-import or import-writes.");
+            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline, run-timeline, generate-import-files, run-import, import-writes, sales, analytics or recommend-holdout.");
             return 2;
     }
 }
@@ -116,6 +127,11 @@ namespace Kolo.Bench
         public int Int(string name, int fallback) =>
             _values.TryGetValue(name, out var v)
                 ? int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var i) && i >= 0 ? i : throw new BenchException($"--{name} takes a whole number.")
+                : fallback;
+
+        public double Double(string name, double fallback) =>
+            _values.TryGetValue(name, out var v)
+                ? double.TryParse(v, NumberStyles.Float, CultureInfo.InvariantCulture, out var d) && d >= 0 ? d : throw new BenchException($"--{name} takes a number.")
                 : fallback;
 
         public bool Flag(string name) => _values.ContainsKey(name);

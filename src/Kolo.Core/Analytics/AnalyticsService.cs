@@ -107,7 +107,7 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
 
     public static async Task<AnalyticsSettings> SettingsAsync(KoloDb db, CancellationToken ct)
     {
-        var settings = await db.AnalyticsSettings.FirstOrDefaultAsync(ct);
+        var settings = await db.AnalyticsSettings.FirstOrDefaultAsync(s => s.Id == Kolo.Core.Analytics.AnalyticsSettings.SingletonId, ct);
         if (settings is not null) return settings;
         // Until an admin chooses, analyse the currency most orders are in.
         var currency = await db.Orders.GroupBy(o => o.Currency).OrderByDescending(g => g.Count()).Select(g => g.Key).FirstOrDefaultAsync(ct);
@@ -133,7 +133,7 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
         }
         errors.ThrowIfAny();
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var settings = await db.AnalyticsSettings.FirstOrDefaultAsync(ct);
+        var settings = await db.AnalyticsSettings.FirstOrDefaultAsync(s => s.Id == Kolo.Core.Analytics.AnalyticsSettings.SingletonId, ct);
         var before = settings is null ? new Dictionary<string, string?>() : Snapshot(settings);
         if (settings is null) db.AnalyticsSettings.Add(settings = new AnalyticsSettings());
         else if (expectedVersion is { } v && v != settings.Version) throw new PreconditionFailedException();
@@ -276,7 +276,7 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
         EnsureCanRead(actor);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         // One recompute writes every row with the same AsOf and ComputedAt, so any row tells.
-        var meta = await db.CustomerScores.AsNoTracking().Select(s => new { s.AsOf, s.ComputedAt, s.Currency }).FirstOrDefaultAsync(ct);
+        var meta = await db.CustomerScores.AsNoTracking().OrderBy(s => s.CustomerId).Select(s => new { s.AsOf, s.ComputedAt, s.Currency }).FirstOrDefaultAsync(ct);
         var currency = (await SettingsAsync(db, ct)).Currency;
         var fit = await CurrentFitAsync(db, currency, ct);
         return new AnalyticsStatus(meta?.AsOf, meta?.ComputedAt, meta?.Currency ?? currency, fit?.JobId);
@@ -317,7 +317,7 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
             .Select(g => new { g.Key.R, g.Key.F, Customers = g.Count(), Revenue = g.Sum(s => s.RevenueMinor) }).ToListAsync(ct);
         var segments = await scores.GroupBy(s => s.Segment!)
             .Select(g => new SegmentSummary(g.Key, g.Count(), g.Sum(s => s.RevenueMinor), g.Sum(s => s.ClvMinor), g.Sum(s => s.MarginMinor))).ToListAsync(ct);
-        var meta = await db.CustomerScores.AsNoTracking().Select(s => new { s.AsOf, s.Currency }).FirstOrDefaultAsync(ct);
+        var meta = await db.CustomerScores.AsNoTracking().OrderBy(s => s.CustomerId).Select(s => new { s.AsOf, s.Currency }).FirstOrDefaultAsync(ct);
         return new RfmGridView(meta?.AsOf, meta?.Currency ?? (await SettingsAsync(db, ct)).Currency,
             cells.Select(c => new RfmCell(c.R, c.F, Models.Rfm.Segment(c.R, c.F).ToString(), c.Customers, c.Revenue)).OrderByDescending(c => c.RecencyScore).ThenByDescending(c => c.FrequencyScore).ToList(),
             segments.OrderByDescending(s => s.Customers).ToList());
@@ -328,7 +328,7 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
         EnsureCanRead(actor);
         if (bins is < 2 or > 100) throw ValidationFailedException.For("bins", "bins must be between 2 and 100.");
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var meta = await db.CustomerScores.AsNoTracking().Select(s => new { s.AsOf, s.Currency }).FirstOrDefaultAsync(ct);
+        var meta = await db.CustomerScores.AsNoTracking().OrderBy(s => s.CustomerId).Select(s => new { s.AsOf, s.Currency }).FirstOrDefaultAsync(ct);
         var scored = db.CustomerScores.Where(s => s.ProbabilityAlive != null);
         var histogram = new List<HistogramBin>();
         if (await scored.AnyAsync(ct))

@@ -368,7 +368,7 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         db.Deals.Where(d => d.Id == dealId && d.LastActivityAt < at).ExecuteUpdateAsync(s => s.SetProperty(d => d.LastActivityAt, at), ct);
 
     public static async Task<SalesSettings> SettingsAsync(KoloDb db, CancellationToken ct) =>
-        await db.SalesSettings.AsNoTracking().FirstOrDefaultAsync(ct) ?? new SalesSettings();
+        await db.SalesSettings.AsNoTracking().FirstOrDefaultAsync(s => s.Id == SalesSettings.SingletonId, ct) ?? new SalesSettings();
 
     private static async Task<Guid?> OwnerAsync(KoloDb db, Actor actor, Guid? requested, ValidationErrors errors, CancellationToken ct)
     {

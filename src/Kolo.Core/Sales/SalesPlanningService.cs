@@ -72,7 +72,7 @@ public sealed class SalesPlanningService(IDbContextFactory<KoloDb> dbFactory, Ti
     {
         if (actor.Role != UserRole.Admin) throw new ForbiddenException("Only admins change the sales settings.");
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var s = await db.SalesSettings.FirstOrDefaultAsync(ct);
+        var s = await db.SalesSettings.FirstOrDefaultAsync(x => x.Id == SalesSettings.SingletonId, ct);
         if (s is null) db.SalesSettings.Add(s = new SalesSettings());
         else if (expectedVersion is { } v && v != s.Version) throw new PreconditionFailedException();
         var changes = Audit.Diff(new Dictionary<string, string?> { ["currency"] = s.Currency, ["atRiskDays"] = Audit.Text(s.AtRiskDays) },
@@ -310,8 +310,8 @@ public sealed class SalesPlanningService(IDbContextFactory<KoloDb> dbFactory, Ti
     private async Task<Dictionary<Guid, StageHistory>> StageHistoryAsync(KoloDb db, string currency, CancellationToken ct)
     {
         var closed = db.Deals.Where(d => d.ArchivedAt == null && d.Status != DealStatus.Open && d.Currency == currency);
-        var state = await closed.GroupBy(d => 1).Select(g => new { Count = g.Count(), Last = g.Max(d => d.ClosedAt) }).FirstOrDefaultAsync(ct);
-        var (count, last) = (state?.Count ?? 0, state?.Last);
+        var count = await closed.CountAsync(ct);
+        var last = await closed.MaxAsync(d => d.ClosedAt, ct);
         lock (_learnt)
         {
             if (_learnt.TryGetValue(currency, out var cached) && cached.Closed == count && cached.LastClosedAt == last) return cached.History;

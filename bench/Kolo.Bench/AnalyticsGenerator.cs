@@ -46,7 +46,7 @@ public static partial class Generator
     private const double CancelledShare = 0.02; // extra cancelled orders per purchase (not purchases, not in the models)
     private const double ReturnShare = 0.015;   // purchases with a partial return some days later
     private const double FavouriteShare = 0.6;  // lines from the customer's favourite category
-    private const double CompanionShare = 0.35; // a product's companion follows it in the basket (association rules)
+    private const double CompanionShare = 0.5;  // a product's companion follows it in the basket (association rules)
 
     /// <summary>One simulated order before it is written: whose, when, the simulated spend (UAH) and its kind.</summary>
     private record struct PlannedOrder(int Customer, long Ticks, double Spend, byte Kind); // Kind: 0 purchase, 1 cancelled
@@ -316,8 +316,8 @@ public static partial class Generator
 
     /// <summary>
     /// Products in categories, with list prices around a median per category and unit costs at 45–75 % of the price.
-    /// Popularity is Zipf-like over the whole catalog; a third of the products have a companion in their category that
-    /// often follows them into a basket, which is what the association rules find.
+    /// Popularity is Zipf-like over the whole catalog; each product has a companion in its category (picked by
+    /// popularity) that often follows it into a basket, which is what the association rules find.
     /// </summary>
     private sealed class Catalog
     {
@@ -356,7 +356,7 @@ public static partial class Generator
             {
                 Companion[i] = -1;
                 var items = _byCategory[category[i]];
-                if (items.Length < 2 || random.NextDouble() >= 1.0 / 3) continue;
+                if (items.Length < 2) continue;
                 var pick = items[Draw(_categoryCumulative[category[i]], random)];
                 if (pick != i) Companion[i] = pick;
             }

@@ -70,7 +70,10 @@ public static partial class Runner
     {
         var showSql = options.Flag("show-sql");
         var rawRuns = Math.Max(1, options.Int("raw-runs", 2));
-        var recomputeRuns = Math.Max(1, options.Int("recompute-runs", 1));
+        var recomputeRuns = Math.Max(1, options.Int("recompute-runs", 2));
+        var fitRuns = Math.Max(1, options.Int("fit-runs", 3));
+        // --only fit,recompute,apriori: some of the steps (the recompute uses a fit, made in any case).
+        var only = (options.Optional("only") ?? "fit,recompute,apriori").Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet();
         await using var raw = new NpgsqlConnection(rawCs);
         await raw.OpenAsync();
 
@@ -94,30 +97,35 @@ public static partial class Runner
 
         // ---- BG/NBD + Gamma-Gamma fit
         Console.WriteLine($"\n== ClvFitter.FitAsync: calibration end {calibrationEnd:yyyy-MM-dd}, weeks, holdout to {holdoutEnd:yyyy-MM-dd}");
-        var fitStages = new Stages();
-        ClvFitResult fit;
-        await using (var sampler = new MemorySampler())
+        ClvFitResult fit = null!;
+        var fitTables = new List<List<Row>>();
+        for (var run = 1; run <= (only.Contains("fit") ? fitRuns : 1); run++)
         {
-            await using (var db = CommandLog.Context(appCs, log))
-                fit = await ClvFitter.FitAsync(db, settings.Currency, calibrationEnd, TimeUnit.Week, holdoutEnd, fitStages.Progress, CancellationToken.None);
-            fitStages.Finish();
-            Console.WriteLine($"Fit in {fitStages.Total:F1} s; allocated {sampler.Allocated / 1e9:F2} GB, peak managed heap {sampler.PeakManagedHeap / 1e9:F2} GB, peak working set {sampler.PeakWorkingSet / 1e9:F2} GB.");
+            var fitStages = new Stages();
+            await using (var sampler = new MemorySampler())
+            {
+                await using (var db = CommandLog.Context(appCs, log))
+                    fit = await ClvFitter.FitAsync(db, settings.Currency, calibrationEnd, TimeUnit.Week, holdoutEnd, fitStages.Progress, CancellationToken.None);
+                fitStages.Finish();
+                Console.WriteLine($"Fit (run {run}) in {fitStages.Total:F1} s; {sampler.Summary}.");
+            }
+            var fitCommands = log.Take();
+            if (run == 1) PrintFit(fit);
+            fitStages.Print();
+            if (!only.Contains("fit")) break;
+            var fitRows = await ReplayAllAsync(raw, fitCommands, rawRuns, showSql && run == 1);
+            var bg = fitStages.Durations.Where(d => d.Stage.Contains("BG/NBD", StringComparison.Ordinal)).Sum(d => d.Seconds);
+            var gg = fitStages.Durations.Where(d => d.Stage.Contains("Gamma-Gamma", StringComparison.Ordinal)).Sum(d => d.Seconds);
+            fitRows.Add(new Row($"BG/NBD maximum likelihood ({fit.Customers:N0} customers)", bg, null, "CPU only"));
+            fitRows.Add(new Row($"Gamma-Gamma maximum likelihood ({fit.GammaGammaCustomers:N0})", gg, null, "CPU only"));
+            fitRows.Add(new Row("fit, total", fitStages.Total, fitRows.Sum(r => r.Raw ?? 0), "raw = the same reads"));
+            fitTables.Add(fitRows);
         }
-        var fitCommands = log.Take();
-        PrintFit(fit);
-        var fitRows = new List<Row>();
-        foreach (var (stage, seconds) in fitStages.Durations) Console.WriteLine($"  stage {stage,-40} {seconds,8:F2} s");
-        fitRows.AddRange(await ReplayAllAsync(raw, fitCommands, rawRuns, showSql));
-        var bg = fitStages.Durations.Where(d => d.Stage.Contains("BG/NBD", StringComparison.Ordinal)).Sum(d => d.Seconds);
-        var gg = fitStages.Durations.Where(d => d.Stage.Contains("Gamma-Gamma", StringComparison.Ordinal)).Sum(d => d.Seconds);
-        fitRows.Add(new Row($"BG/NBD maximum likelihood ({fit.Customers:N0} customers)", bg, null, "CPU only"));
-        fitRows.Add(new Row($"Gamma-Gamma maximum likelihood ({fit.GammaGammaCustomers:N0})", gg, null, "CPU only"));
-        fitRows.Add(new Row("fit, total", fitStages.Total, fitRows.Sum(r => r.Raw ?? 0), "raw = the same reads"));
 
         // ---- full recompute of the scores
-        var recomputeTables = new List<List<Row>>();
+        var recomputeTables = new List<(bool Replacing, List<Row> Rows)>();
         ScoresResult? scores = null;
-        for (var run = 1; run <= recomputeRuns; run++)
+        for (var run = 1; run <= (only.Contains("recompute") ? recomputeRuns : 0); run++)
         {
             var before = await ScalarAsync<long>(raw, "SELECT count(*) FROM customer_scores");
             Console.WriteLine($"\n== ScoreCalculator.RecomputeAsync as of {asOf:yyyy-MM-dd} with the fit (run {run}; customer_scores holds {before:N0} rows)");
@@ -127,10 +135,9 @@ public static partial class Runner
                 await using (var db = CommandLog.Context(appCs, log))
                     scores = await ScoreCalculator.RecomputeAsync(db, settings, (Guid.NewGuid(), fit), asOf, DateTime.UtcNow, stages.Progress, CancellationToken.None);
                 stages.Finish();
-                Console.WriteLine($"Recompute in {stages.Total:F1} s: {scores.Customers:N0} customers, {scores.Buyers:N0} buyers, {scores.Rules:N0} rules; " +
-                                  $"allocated {sampler.Allocated / 1e9:F2} GB, peak managed heap {sampler.PeakManagedHeap / 1e9:F2} GB, peak working set {sampler.PeakWorkingSet / 1e9:F2} GB.");
+                Console.WriteLine($"Recompute in {stages.Total:F1} s: {scores.Customers:N0} customers, {scores.Buyers:N0} buyers, {scores.Rules:N0} rules; {sampler.Summary}.");
             }
-            foreach (var (stage, seconds) in stages.Durations) Console.WriteLine($"  stage {stage,-40} {seconds,8:F2} s");
+            stages.Print();
             var commands = log.Take();
             var rows = new List<Row>();
             rows.AddRange(await ReplayAllAsync(raw, commands.Where(c => c.Reader).ToList(), rawRuns, showSql));
@@ -144,14 +151,15 @@ public static partial class Runner
             var inQueries = commands.Where(c => c.Reader).Sum(c => c.Seconds);
             rows.Add(new Row("in memory between/after the reads (RFM, models, offers)", stages.Total - inQueries - saving, null, "CPU only"));
             rows.Add(new Row("recompute, total", stages.Total, rows.Sum(r => r.Raw ?? 0), "raw = the same reads + COPY"));
-            recomputeTables.Add(rows);
+            recomputeTables.Add((before > 0, rows));
         }
 
         // ---- association rules alone
-        Console.WriteLine("\n== Apriori alone (the recompute's basket read, then Apriori.Mine)");
         var aprioriRows = new List<Row>();
-        await using (var db = CommandLog.Context(appCs, log))
+        if (only.Contains("apriori"))
         {
+            Console.WriteLine("\n== Apriori alone (the recompute's basket read, then Apriori.Mine)");
+            await using var db = CommandLog.Context(appCs, log);
             var catalog = await db.Products.AsNoTracking().Select(p => new CatalogItem(p.Id, p.Sku, p.Name, p.Category, p.ListPriceMinor, p.Currency, p.Active)).ToListAsync();
             var index = catalog.Select((p, i) => (p.Id, i)).ToDictionary(x => x.Id, x => x.i);
             _ = log.Take();
@@ -168,13 +176,49 @@ public static partial class Runner
                 $"{mined.Count:N0} rules, {mined.Count(r => r.Antecedent.Count == 2):N0} with two items on the left"));
             foreach (var r in mined.Take(3))
                 Console.WriteLine($"  {string.Join(" + ", r.Antecedent.Select(i => catalog[i].Sku))} -> {catalog[r.Consequent].Sku}: support {r.Support:P2}, confidence {r.Confidence:P1}, lift {r.Lift:F2}");
+
+            // The offers step of the recompute alone, on the same inputs (segments from the stored scores): every
+            // customer's offers, then again without a segment, which leaves out the up-sell.
+            var segments = await db.CustomerScores.AsNoTracking().Where(s => s.Segment != null).ToDictionaryAsync(s => s.CustomerId, s => s.Segment!);
+            var ids = await db.Customers.AsNoTracking().Where(c => c.ArchivedAt == null).Select(c => c.Id).ToListAsync();
+            if (segments.Count > 0)
+            {
+                foreach (var upSell in new[] { true, false })
+                {
+                    var recommender = new Recommender(catalog, mined, baskets.ByCustomer);
+                    long offers = 0;
+                    string memory;
+                    sw.Restart();
+                    await using (var sampler = new MemorySampler())
+                    {
+                        foreach (var id in ids) offers += recommender.For(id, upSell ? segments.GetValueOrDefault(id) : null, segments, ScoreCalculator.OffersPerCustomer).Count;
+                        memory = sampler.Summary;
+                    }
+                    aprioriRows.Add(new Row(upSell ? $"offers: Recommender.For x {ids.Count:N0} (cross-sell + up-sell)" : "offers without the up-sell (no segment given)",
+                        sw.Elapsed.TotalSeconds, null, $"{offers:N0} offers; {memory}"));
+                }
+            }
         }
 
         Console.WriteLine();
-        PrintRows("BG/NBD + Gamma-Gamma fit", fitRows);
-        for (var i = 0; i < recomputeTables.Count; i++) PrintRows($"Full score recompute{(recomputeTables.Count > 1 ? $" (run {i + 1})" : "")}", recomputeTables[i]);
-        PrintRows("Rule mining", aprioriRows);
+        if (fitTables.Count > 0) PrintRows($"BG/NBD + Gamma-Gamma fit{BestOfTitle(fitTables.Count)}", BestOf(fitTables));
+        foreach (var group in recomputeTables.GroupBy(t => t.Replacing))
+        {
+            var state = group.Key ? "replacing the stored scores" : "into an empty customer_scores";
+            PrintRows($"Full score recompute, {state}{BestOfTitle(group.Count())}", BestOf(group.Select(t => t.Rows).ToList()));
+        }
+        if (aprioriRows.Count > 0) PrintRows("Rule mining and offers", aprioriRows);
     }
+
+    private static string BestOfTitle(int runs) => runs > 1 ? $" (best of {runs} runs for each row, Kolo and raw alike)" : "";
+
+    /// <summary>Row by row, the fastest time each side had over the runs: other jobs on the machine only ever add time.</summary>
+    private static List<Row> BestOf(List<List<Row>> tables) =>
+        tables[0].Select((row, i) => row with
+        {
+            Kolo = tables.Select(t => t[i].Kolo).Min(),
+            Raw = tables.Select(t => t[i].Raw).Min(),
+        }).ToList();
 
     private static async Task<List<Row>> ReplayAllAsync(NpgsqlConnection raw, List<LoggedCommand> commands, int runs, bool showSql)
     {
@@ -222,7 +266,11 @@ public static partial class Runner
                 CREATE TABLE bench_customer_scores (LIKE customer_scores INCLUDING ALL);
                 ALTER TABLE bench_customer_scores ADD FOREIGN KEY ("CustomerId") REFERENCES customers ("Id") ON DELETE CASCADE;
                 """);
-            if (full) await ExecAsync(raw, "INSERT INTO bench_customer_scores SELECT * FROM customer_scores; VACUUM ANALYZE bench_customer_scores");
+            if (full)
+            {
+                await ExecAsync(raw, "INSERT INTO bench_customer_scores SELECT * FROM customer_scores");
+                await ExecAsync(raw, "VACUUM (ANALYZE) bench_customer_scores");
+            }
             var sw = Stopwatch.StartNew();
             await using (var tx = await raw.BeginTransactionAsync())
             {

@@ -52,9 +52,26 @@ public sealed class CommandLog : DbCommandInterceptor
         lock (_commands) _commands.Add(new LoggedCommand(command.CommandText, parameters, reader, duration.TotalSeconds, rows));
     }
 
+    // EF's own reader duration starts when the first rows arrive; the app waits from the execution on.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<Guid, long> _started = new();
+
+    public override InterceptionResult<DbDataReader> ReaderExecuting(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result)
+    {
+        _started[eventData.CommandId] = Stopwatch.GetTimestamp();
+        return result;
+    }
+
+    public override ValueTask<InterceptionResult<DbDataReader>> ReaderExecutingAsync(DbCommand command, CommandEventData eventData, InterceptionResult<DbDataReader> result,
+        CancellationToken cancellationToken = default)
+    {
+        _started[eventData.CommandId] = Stopwatch.GetTimestamp();
+        return ValueTask.FromResult(result);
+    }
+
     public override InterceptionResult DataReaderDisposing(DbCommand command, DataReaderDisposingEventData eventData, InterceptionResult result)
     {
-        Add(command, true, eventData.Duration, eventData.ReadCount);
+        var duration = _started.TryRemove(eventData.CommandId, out var start) ? Stopwatch.GetElapsedTime(start) : eventData.Duration;
+        Add(command, true, duration, eventData.ReadCount);
         return result;
     }
 
@@ -116,24 +133,33 @@ public sealed class CommandLog : DbCommandInterceptor
     }
 }
 
-/// <summary>Times the stages a Core job reports through its progress callback.</summary>
+/// <summary>Times the stages a Core job reports through its progress callback, and what each allocated.</summary>
 public sealed class Stages
 {
     private readonly Stopwatch _clock = Stopwatch.StartNew();
-    private readonly List<(string Stage, double At)> _marks = [];
-    private double? _end;
+    private readonly List<(string Stage, double At, long Allocated)> _marks = [];
+    private (double At, long Allocated)? _end;
 
     public void Progress(int percent, string stage)
     {
-        if (_marks.Count == 0 || _marks[^1].Stage != stage) _marks.Add((stage, _clock.Elapsed.TotalSeconds));
+        if (_marks.Count == 0 || _marks[^1].Stage != stage) _marks.Add((stage, _clock.Elapsed.TotalSeconds, GC.GetTotalAllocatedBytes()));
     }
 
-    public double Finish() => (_end = _clock.Elapsed.TotalSeconds).Value;
+    public double Finish() => (_end = (_clock.Elapsed.TotalSeconds, GC.GetTotalAllocatedBytes())).Value.At;
 
-    public double Total => _end ?? _clock.Elapsed.TotalSeconds;
+    public double Total => _end?.At ?? _clock.Elapsed.TotalSeconds;
 
-    public IEnumerable<(string Stage, double Seconds)> Durations =>
-        _marks.Select((m, i) => (m.Stage, (i + 1 < _marks.Count ? _marks[i + 1].At : Total) - m.At));
+    public IEnumerable<(string Stage, double Seconds, long Allocated)> Durations =>
+        _marks.Select((m, i) =>
+        {
+            var (at, allocated) = i + 1 < _marks.Count ? (_marks[i + 1].At, _marks[i + 1].Allocated) : _end ?? (Total, GC.GetTotalAllocatedBytes());
+            return (m.Stage, at - m.At, allocated - m.Allocated);
+        });
+
+    public void Print()
+    {
+        foreach (var (stage, seconds, allocated) in Durations) Console.WriteLine($"  stage {stage,-40} {seconds,8:F2} s  {allocated / 1e9,6:F2} GB allocated");
+    }
 }
 
 /// <summary>Samples the process's working set and managed heap while a step runs, for their peaks.</summary>
@@ -142,16 +168,26 @@ public sealed class MemorySampler : IAsyncDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private readonly long _allocatedBefore;
+    private readonly TimeSpan _pausedBefore;
+    private readonly int[] _collectionsBefore;
 
     public long PeakWorkingSet { get; private set; }
     public long PeakManagedHeap { get; private set; }
     public long Allocated => GC.GetTotalAllocatedBytes() - _allocatedBefore;
+
+    /// <summary>Allocation, heap peaks and the time the garbage collector paused the program since the sampler started.</summary>
+    public string Summary =>
+        $"allocated {Allocated / 1e9:F2} GB, peak managed heap {PeakManagedHeap / 1e9:F2} GB, peak working set {PeakWorkingSet / 1e9:F2} GB, " +
+        $"GC paused {(GC.GetTotalPauseDuration() - _pausedBefore).TotalSeconds:F1} s " +
+        $"({GC.CollectionCount(0) - _collectionsBefore[0]}/{GC.CollectionCount(1) - _collectionsBefore[1]}/{GC.CollectionCount(2) - _collectionsBefore[2]} gen0/1/2 collections)";
 
     public MemorySampler()
     {
         GC.Collect();
         GC.WaitForPendingFinalizers();
         _allocatedBefore = GC.GetTotalAllocatedBytes();
+        _pausedBefore = GC.GetTotalPauseDuration();
+        _collectionsBefore = [GC.CollectionCount(0), GC.CollectionCount(1), GC.CollectionCount(2)];
         _loop = Task.Run(async () =>
         {
             while (!_stop.IsCancellationRequested)

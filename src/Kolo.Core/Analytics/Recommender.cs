@@ -14,6 +14,7 @@ internal sealed class Recommender
     private readonly Dictionary<int, List<AssociationRule>> _rulesByFirstItem = [];
     private Dictionary<string, int[]>? _segmentBuyers;
     private readonly Dictionary<string, int> _segmentSizes = [];
+    private readonly Dictionary<(string Segment, string Category), int[]> _ranked = [];
 
     public Recommender(IReadOnlyList<CatalogItem> catalog, IReadOnlyList<AssociationRule> rules, Dictionary<Guid, int[]> byCustomer)
     {
@@ -68,12 +69,15 @@ internal sealed class Recommender
         var dearest = category.MaxBy(i => _catalog[i].ListPriceMinor);
         var buyers = SegmentBuyers(segments).GetValueOrDefault(segment);
         if (buyers is null) return null;
+        // The first dearer product not yet bought in the segment's ranking of the category: the same pick as scanning
+        // the whole catalog for the most segment buyers (then the lower price, then catalog order), without doing so
+        // for every customer.
         var pick = -1;
-        for (var i = 0; i < _catalog.Count; i++)
+        foreach (var i in Ranked(segment, category.Key, buyers))
         {
-            var p = _catalog[i];
-            if (!p.Active || p.Category != category.Key || bought.Contains(i) || p.ListPriceMinor <= _catalog[dearest].ListPriceMinor || buyers[i] == 0) continue;
-            if (pick < 0 || buyers[i] > buyers[pick] || (buyers[i] == buyers[pick] && p.ListPriceMinor < _catalog[pick].ListPriceMinor)) pick = i;
+            if (_catalog[i].ListPriceMinor <= _catalog[dearest].ListPriceMinor || bought.Contains(i)) continue;
+            pick = i;
+            break;
         }
         if (pick < 0) return null;
         var segmentSize = _segmentSizes[segment];
@@ -83,6 +87,15 @@ internal sealed class Recommender
             Because = [_catalog[dearest].Name], Support = segmentSize == 0 ? 0 : (double)buyers[pick] / segmentSize,
             Score = segmentSize == 0 ? 0 : (double)buyers[pick] / segmentSize,
         };
+    }
+
+    /// <summary>A category's active products bought in the segment: most buyers first, then cheaper, then catalog order (computed once per pair).</summary>
+    private int[] Ranked(string segment, string category, int[] buyers)
+    {
+        if (_ranked.TryGetValue((segment, category), out var ranked)) return ranked;
+        ranked = Enumerable.Range(0, _catalog.Count).Where(i => _catalog[i].Active && _catalog[i].Category == category && buyers[i] > 0)
+            .OrderByDescending(i => buyers[i]).ThenBy(i => _catalog[i].ListPriceMinor).ThenBy(i => i).ToArray();
+        return _ranked[(segment, category)] = ranked;
     }
 
     /// <summary>For each RFM segment, how many of its customers bought each product (computed once).</summary>

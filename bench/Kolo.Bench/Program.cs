@@ -26,9 +26,9 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
           import-writes --provider sqlite|postgres [--connection "<server cs>"] [--work <dir>] [--count 40000] [--batch 4000]
           sales    --connection "<server cs>" [--open 100000] [--closed 1000000] [--customers 100000] [--requests 200] [--keep]
           analytics --connection "<server cs>" [--customers 1000000] [--lines 10000000] [--products 3000] [--seed 2026]
-                   [--database kolo_bench_analytics] [--reuse] [--keep] [--raw-runs 2] [--recompute-runs 1] [--show-sql]
+                   [--database kolo_bench_analytics] [--reuse] [--keep] [--only fit,recompute,apriori] [--fit-runs 3] [--recompute-runs 2] [--raw-runs 2] [--show-sql]
           recommend-holdout --connection "<server cs>" [--file <online_retail.csv.gz>] [--split 2011-09-01]
-                   [--min-support 0.01] [--min-confidence 0.2] [--database kolo_bench_recommend] [--reuse] [--keep]
+                   [--min-support 0.01] [--min-confidence 0.2] [--sweep 0.005,0.0025] [--database kolo_bench_recommend] [--reuse] [--keep]
         See bench/README.md.
         """);
     return 0;

@@ -33,6 +33,8 @@ public static class ClvFitter
     {
         var started = System.Diagnostics.Stopwatch.StartNew();
         progress(5, "Reading purchases");
+        // The grouped read covers every purchase up to the calibration end: as long as the recompute's at scale.
+        db.Database.SetCommandTimeout(TimeSpan.FromMinutes(30));
         var calibrationDay = calibrationEnd.Date;
         var history = await PurchaseHistory.ReadAsync(db, currency, calibrationDay, ct);
         if (history.Count == 0) throw ValidationFailedException.For("calibrationEnd", $"No purchases in {currency} on or before {calibrationDay:yyyy-MM-dd}.");

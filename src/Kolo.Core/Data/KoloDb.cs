@@ -48,6 +48,16 @@ public sealed class KoloDb(DbContextOptions<KoloDb> options)
     public DbSet<Sales.SalesTarget> SalesTargets => Set<Sales.SalesTarget>();
     public DbSet<Sales.CommissionPlan> CommissionPlans => Set<Sales.CommissionPlan>();
     public DbSet<Sales.SalesSettings> SalesSettings => Set<Sales.SalesSettings>();
+    public DbSet<Marketing.Segment> Segments => Set<Marketing.Segment>();
+    public DbSet<Marketing.SegmentMember> SegmentMembers => Set<Marketing.SegmentMember>();
+    public DbSet<Marketing.Campaign> Campaigns => Set<Marketing.Campaign>();
+    public DbSet<Marketing.CampaignVariant> CampaignVariants => Set<Marketing.CampaignVariant>();
+    public DbSet<Marketing.CampaignMessage> CampaignMessages => Set<Marketing.CampaignMessage>();
+    public DbSet<Marketing.ContactPolicy> ContactPolicies => Set<Marketing.ContactPolicy>();
+    public DbSet<Marketing.MarketingKey> MarketingKeys => Set<Marketing.MarketingKey>();
+    public DbSet<Marketing.CampaignJob> CampaignJobs => Set<Marketing.CampaignJob>();
+    public DbSet<Marketing.WebVisitor> WebVisitors => Set<Marketing.WebVisitor>();
+    public DbSet<Marketing.WebVisit> WebVisits => Set<Marketing.WebVisit>();
 
     /// <summary>Times are UTC everywhere; SQLite forgets the kind, so every read says UTC again.</summary>
     protected override void ConfigureConventions(ModelConfigurationBuilder configurationBuilder)

@@ -91,3 +91,10 @@ public sealed class AnalyticsSqliteCollection : ICollectionFixture<SqliteFixture
 
 [CollectionDefinition("analytics-postgres")]
 public sealed class AnalyticsPostgresCollection : ICollectionFixture<PostgresFixture>;
+
+/// <summary>Campaign sending processes every due message of a database: campaign tests get databases of their own.</summary>
+[CollectionDefinition("marketing-sqlite")]
+public sealed class MarketingSqliteCollection : ICollectionFixture<SqliteFixture>;
+
+[CollectionDefinition("marketing-postgres")]
+public sealed class MarketingPostgresCollection : ICollectionFixture<PostgresFixture>;

@@ -118,6 +118,8 @@ builder.Services.AddAuthentication(o =>
     .AddCookie(IdentityConstants.ApplicationScheme, o =>
     {
         o.LoginPath = "/login";
+        // A signed-in user opening a page their role may not see gets a page that says so (the default path does not exist).
+        o.AccessDeniedPath = "/access-denied";
         o.Cookie.Name = "kolo.auth";
         o.ExpireTimeSpan = TimeSpan.FromDays(14);
         o.SlidingExpiration = true;

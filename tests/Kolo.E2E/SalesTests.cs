@@ -220,6 +220,19 @@ public sealed partial class SalesTests(KoloFixture kolo, ITestOutputHelper outpu
     });
 
     [Fact]
+    public Task A_rep_opening_an_admin_page_is_told_they_have_no_access() => InBrowserAsync(async page =>
+    {
+        var suffix = UniqueSuffix();
+        const string password = "Sales-pass-2026";
+        await CreateSalesUserAsync($"denied.{suffix}@example.com", "Denied " + suffix, password);
+        await SignInAsync(page, $"denied.{suffix}@example.com", password);
+
+        await page.GotoAsync("/admin/pipelines");
+        await Expect(Heading(page)).ToHaveTextAsync("You do not have access to this page.");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Pipelines" })).ToHaveCountAsync(0);
+    });
+
+    [Fact]
     public Task A_sales_reps_board_shows_only_their_own_deals() => InBrowserAsync(async page =>
     {
         var pipeline = await DefaultPipelineAsync();

@@ -130,7 +130,7 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
             rows.RemoveAt(query.Limit);
             next = CursorOf(rows[^1]);
         }
-        return new Page<DealView>(await ViewsAsync(db, rows, settings, ct), next);
+        return new Page<DealView>(await ViewsAsync(db, rows, settings, Now(), ct), next);
     }
 
     private static string CursorOf(Deal d) => $"{(d.ExpectedCloseDate ?? DateOnly.MaxValue).ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture)}_{d.Id}";
@@ -194,7 +194,7 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
             var t = totals.GetValueOrDefault(stage.Id);
             columns.Add(new BoardColumn(stage, t?.Count ?? 0, Money.FromMinor(t?.Total ?? 0, settings.Currency),
                 Money.FromMinor((long)Math.Round((t?.Weighted ?? 0) / 100m, MidpointRounding.AwayFromZero), settings.Currency),
-                await ViewsAsync(db, rows.Take(perStage).ToList(), settings, ct), next));
+                await ViewsAsync(db, rows.Take(perStage).ToList(), settings, Now(), ct), next));
         }
         return new BoardView(view, settings.Currency, columns);
     }
@@ -203,7 +203,7 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var deal = await Visible(db, actor).AsNoTracking().Include(d => d.Lines).FirstOrDefaultAsync(d => d.Id == id, ct) ?? throw new NotFoundException("Deal", id);
-        return (await ViewsAsync(db, [deal], await SettingsAsync(db, ct), ct))[0];
+        return (await ViewsAsync(db, [deal], await SettingsAsync(db, ct), Now(), ct))[0];
     }
 
     public async Task<DealView> CreateAsync(Actor actor, DealInput input, CancellationToken ct = default)
@@ -212,7 +212,7 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var deal = await AddAsync(db, actor, input, null, ct);
         await db.SaveChangesAsync(ct);
-        return (await ViewsAsync(db, [deal], await SettingsAsync(db, ct), ct))[0];
+        return (await ViewsAsync(db, [deal], await SettingsAsync(db, ct), Now(), ct))[0];
     }
 
     /// <summary>Validates and adds a deal (with its first stage stay and audit entry) without saving: lead qualification shares the transaction.</summary>
@@ -289,7 +289,7 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
             try { await db.SaveChangesAsync(ct); }
             catch (DbUpdateConcurrencyException) { throw new PreconditionFailedException(); }
         }
-        return (await ViewsAsync(db, [deal], await SettingsAsync(db, ct), ct))[0];
+        return (await ViewsAsync(db, [deal], await SettingsAsync(db, ct), Now(), ct))[0];
     }
 
     /// <summary>Moves a deal to a stage of its pipeline: the stay in the old stage ends, a new one starts; Won and Lost need a reason and close the deal.</summary>
@@ -301,12 +301,14 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         if (expectedVersion is { } v && deal.Version != v) throw new PreconditionFailedException();
         var stage = await db.Stages.FirstOrDefaultAsync(s => s.Id == input.StageId && s.PipelineId == deal.PipelineId && s.ArchivedAt == null, ct)
                     ?? throw ValidationFailedException.For("stageId", "The stage is not one of the deal's pipeline.");
-        if (stage.Id == deal.StageId) return (await ViewsAsync(db, [deal], await SettingsAsync(db, ct), ct))[0];
+        if (stage.Id == deal.StageId) return (await ViewsAsync(db, [deal], await SettingsAsync(db, ct), Now(), ct))[0];
         var reason = Clean(input.Reason);
         if (stage.Kind != StageKind.Open && reason is null)
             throw ValidationFailedException.For("reason", stage.Kind == StageKind.Won ? "Say why the deal was won." : "Say why the deal was lost.");
         var now = Now();
         var from = await db.Stages.FirstAsync(s => s.Id == deal.StageId, ct);
+        // Closing the old stay and saving the move commit together: a concurrent move (stale version) rolls both back.
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
         await db.DealStageChanges.Where(c => c.DealId == deal.Id && c.LeftAt == null).ExecuteUpdateAsync(s => s.SetProperty(c => c.LeftAt, now), ct);
         db.DealStageChanges.Add(new DealStageChange { DealId = deal.Id, StageId = stage.Id, EnteredAt = now, ById = UserIdOf(actor), ByName = actor.Name });
         deal.StageId = stage.Id;
@@ -321,7 +323,8 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         if (reason is not null && stage.Kind != StageKind.Open) changes.Add(new FieldChange("reason", null, reason));
         db.AuditEntries.Add(Audit.Entry(actor, now, EntityType, deal.Id, stage.Kind switch { StageKind.Won => "won", StageKind.Lost => "lost", _ => "moved" }, changes));
         await db.SaveChangesAsync(ct);
-        return (await ViewsAsync(db, [deal], await SettingsAsync(db, ct), ct))[0];
+        await tx.CommitAsync(ct);
+        return (await ViewsAsync(db, [deal], await SettingsAsync(db, ct), Now(), ct))[0];
     }
 
     public async Task<IReadOnlyList<StageChangeView>> HistoryAsync(Actor actor, Guid id, CancellationToken ct = default)
@@ -434,7 +437,7 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         ["lines"] = string.Join("; ", d.Lines.OrderBy(l => l.LineNo).Select(l => $"{l.Quantity} × {l.Sku} @ {l.UnitPriceMinor}")),
     };
 
-    internal static async Task<List<DealView>> ViewsAsync(KoloDb db, List<Deal> deals, SalesSettings settings, CancellationToken ct)
+    internal static async Task<List<DealView>> ViewsAsync(KoloDb db, List<Deal> deals, SalesSettings settings, DateTime now, CancellationToken ct)
     {
         if (deals.Count == 0) return [];
         var stageIds = deals.Select(d => d.StageId).Distinct().ToList();
@@ -442,7 +445,7 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         var customerIds = deals.Select(d => d.CustomerId).Distinct().ToList();
         var customers = await db.Customers.AsNoTracking().Where(c => customerIds.Contains(c.Id)).Select(c => new { c.Id, c.DisplayName }).ToDictionaryAsync(c => c.Id, c => c.DisplayName, ct);
         var owners = await DisplayNames.OfUsersAsync(db, deals.Where(d => d.OwnerId != null).Select(d => d.OwnerId!.Value).Distinct().ToList(), ct);
-        var idleSince = DateTime.UtcNow.AddDays(-settings.AtRiskDays);
+        var idleSince = now.AddDays(-settings.AtRiskDays);
         return deals.Select(d =>
         {
             var stage = stages[d.StageId];

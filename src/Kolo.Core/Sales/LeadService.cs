@@ -174,7 +174,7 @@ public sealed class LeadService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         var view = (await ViewsAsync(db, [lead], ct))[0];
-        return new QualifyResult(view, customerId, (await DealService.ViewsAsync(db, [deal], await DealService.SettingsAsync(db, ct), ct))[0]);
+        return new QualifyResult(view, customerId, (await DealService.ViewsAsync(db, [deal], await DealService.SettingsAsync(db, ct), Now(), ct))[0]);
     }
 
     private static void Validate(LeadInput input)

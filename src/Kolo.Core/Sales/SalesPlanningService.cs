@@ -370,6 +370,6 @@ public sealed class SalesPlanningService(IDbContextFactory<KoloDb> dbFactory, Ti
             wonCount + lostCount > 0 ? (double)wonCount / (wonCount + lostCount) : null, wonCount, lostCount,
             wonCount > 0 ? Money.FromMinor((won!.Amount + wonCount / 2) / wonCount, settings.Currency) : 0,
             cycles.Count > 0 ? cycles.Average(c => (c.ClosedAt!.Value - c.CreatedAt).TotalDays) : null,
-            await atRisk.CountAsync(ct), await DealService.ViewsAsync(db, atRiskRows, settings, ct), forecast.Rows);
+            await atRisk.CountAsync(ct), await DealService.ViewsAsync(db, atRiskRows, settings, Now(), ct), forecast.Rows);
     }
 }

@@ -54,9 +54,12 @@ public sealed class FulfilmentService(IDbContextFactory<KoloDb> dbFactory, TimeP
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var dueSoon = await db.Orders.AsNoTracking()
             .Where(o => o.Status == OrderStatus.Confirmed && o.PromisedDeliveryDate >= today && o.PromisedDeliveryDate <= horizon && o.DueSoonWarnedAt == null)
+            // Most urgent first, 500 per run.
+            .OrderBy(o => o.PromisedDeliveryDate).ThenBy(o => o.Id)
             .Select(o => new { o.Id, o.Number, o.CustomerId, o.OwnerId, o.PromisedDeliveryDate }).Take(500).ToListAsync(ct);
         var late = await db.Orders.AsNoTracking()
             .Where(o => (o.Status == OrderStatus.Confirmed || o.Status == OrderStatus.Shipped) && o.PromisedDeliveryDate < today && o.LateWarnedAt == null)
+            .OrderBy(o => o.PromisedDeliveryDate).ThenBy(o => o.Id)
             .Select(o => new { o.Id, o.Number, o.CustomerId, o.OwnerId, o.PromisedDeliveryDate }).Take(500).ToListAsync(ct);
         var fallbackOwner = await db.Users.Where(u => u.Role == UserRole.Admin && u.DeactivatedAt == null).OrderBy(u => u.CreatedAt).Select(u => (Guid?)u.Id).FirstOrDefaultAsync(ct);
         var raised = 0;

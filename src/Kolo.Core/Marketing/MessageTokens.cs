@@ -60,7 +60,8 @@ public sealed class MessageTokens(IDbContextFactory<KoloDb> dbFactory, TimeProvi
 
     public static Guid? Verify(byte[] key, string? token, string purpose, string? url = null)
     {
-        if (string.IsNullOrEmpty(token) || token.Length > 64) return null;
+        // 32 bytes are 43 base64url characters; anything else is not ours (and TryDecode throws on some malformed input).
+        if (token is not { Length: 43 } || !Base64Url.IsValid(token)) return null;
         Span<byte> buffer = stackalloc byte[48];
         if (!Base64Url.TryDecodeFromChars(token, buffer, out var written) || written != 16 + MacBytes) return null;
         var expected = Mac(key, buffer[..16], purpose, url);

@@ -469,6 +469,8 @@ public abstract class SendingApiTests(SendingHostFixture fixture)
 
         using (var r = await admin.PostAsJsonAsync($"/api/v1/campaigns/{campaign.Id}/test-send", new { customerId = customers[0].Id, channel = "Email", to = "not an address" }))
             Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+        using (var r = await admin.PostAsJsonAsync($"/api/v1/campaigns/{campaign.Id}/test-send", new { customerId = customers[0].Id, channel = "Email", to = $"bounce-{Unique.Word(8)}@example.com" }))
+            Assert.Contains("to", (await r.ExpectValidationProblemAsync()).Keys);
         using (var r = await admin.PostAsJsonAsync($"/api/v1/campaigns/{Guid.NewGuid()}/test-send", new { customerId = customers[0].Id, channel = "Email", to }))
             Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
         var salesUser = await admin.PostJsonAsync("/api/v1/users", new

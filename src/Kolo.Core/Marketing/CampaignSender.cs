@@ -418,7 +418,14 @@ public sealed partial class CampaignSender(
         var customer = await db.Customers.AsNoTracking().FirstOrDefaultAsync(c => c.Id == input.CustomerId, ct)
             ?? throw new Platform.NotFoundException("Customer", input.CustomerId);
         var score = await db.CustomerScores.AsNoTracking().FirstOrDefaultAsync(s => s.CustomerId == customer.Id, ct);
-        var (message, providerId) = await TestSendAsync(campaign, variant, customer, score, input.Channel!.Value, input.To!.Trim(), ct);
+        RenderedMessage message;
+        string? providerId;
+        try { (message, providerId) = await TestSendAsync(campaign, variant, customer, score, input.Channel!.Value, input.To!.Trim(), ct); }
+        catch (Exception e) when (e is SocketException or IOException or ProtocolException or CommandException or HttpRequestException or SmsRejectedException)
+        {
+            // The server refused the test address or is unreachable: the marketer sees why, next to the address.
+            throw Platform.ValidationFailedException.For("to", "Could not send the test: " + e.Message);
+        }
         var now = clock.GetUtcNow().UtcDateTime;
         db.AuditEntries.Add(Platform.Audit.Entry(actor, now, "campaign", campaign.Id, "test-send",
             [new Platform.FieldChange("testSend", null, $"{input.Channel} to {input.To} as {customer.DisplayName} ({variant.Name})")]));

@@ -121,6 +121,7 @@ public sealed partial class CampaignSender(
         var scores = await db.CustomerScores.AsNoTracking().Where(s => customerIds.Contains(s.CustomerId)).ToDictionaryAsync(s => s.CustomerId, CancellationToken.None);
         var key = await tokens.KeyAsync(CancellationToken.None);
         var callTurns = new Dictionary<Guid, int>();
+        var pending = new List<(CampaignMessage, Outcome)>();
         SmtpClient? client = null;
         try
         {
@@ -129,6 +130,7 @@ public sealed partial class CampaignSender(
                 if (stop.IsCancellationRequested)
                 {
                     // Not tried yet: hand them back untouched, so the next run (here or on another node) sends them.
+                    await FlushAsync(db, claim, pending, totals);
                     await ReleaseAsync(db, claim, batch.Skip(i).Select(m => m.Id).ToList());
                     return;
                 }
@@ -165,8 +167,10 @@ public sealed partial class CampaignSender(
                     log.LogWarning(e, "Campaign message {MessageId} could not be sent", m.Id);
                     outcome = new FailedOutcome(e.Message);
                 }
-                await RecordAsync(db, claim, m, outcome, totals);
+                pending.Add((m, outcome));
+                if (pending.Count >= FlushEvery) await FlushAsync(db, claim, pending, totals);
             }
+            await FlushAsync(db, claim, pending, totals);
         }
         finally
         {
@@ -185,6 +189,24 @@ public sealed partial class CampaignSender(
         await db.CampaignMessages.Where(m => ids.Contains(m.Id) && m.ClaimedBy == claim && m.Status == MessageStatus.Sending)
             .ExecuteUpdateAsync(s => s.SetProperty(m => m.Status, MessageStatus.Queued).SetProperty(m => m.ClaimedBy, (string?)null)
                 .SetProperty(m => m.ClaimedAt, (DateTime?)null).SetProperty(m => m.Attempts, m => m.Attempts - 1), CancellationToken.None);
+    }
+
+    /// <summary>
+    /// Outcomes are recorded every <see cref="FlushEvery"/> messages in one transaction (one commit instead of one per
+    /// message). Until then a sent message is still Sending under this node's claim: a crash in between leaves it to be
+    /// marked interrupted, never sent twice.
+    /// </summary>
+    private const int FlushEvery = 50;
+
+    private async Task FlushAsync(KoloDb db, string claim, List<(CampaignMessage Message, Outcome Outcome)> pending, Counter totals)
+    {
+        if (pending.Count == 0) return;
+        await using (var tx = await db.Database.BeginTransactionAsync(CancellationToken.None))
+        {
+            foreach (var (m, outcome) in pending) await RecordAsync(db, claim, m, outcome, totals);
+            await tx.CommitAsync(CancellationToken.None);
+        }
+        pending.Clear();
     }
 
     private async Task RecordAsync(KoloDb db, string claim, CampaignMessage m, Outcome outcome, Counter totals)

@@ -83,7 +83,7 @@ public static class SendingSeed
             EmailSubject = "{{ customer.first_name }}, a spring deal for you", EmailBody = EmailBody,
             SmsText = "Hi {{ customer.first_name }}! Spring deal: {{ offers[0].name }}. Stop: {{ unsubscribe_url }}",
             CallScript = "Call {{ customer.name }} about the spring deal.",
-            WebMessage = "<p>Welcome back, {{ customer.first_name }}!</p>",
+            WebMessage = "<p>Welcome back, {{ customer.first_name }}!</p><p><a href=\"{{ unsubscribe_url }}\">No more</a></p>",
         });
         configure?.Invoke(campaign);
         var messages = targets.Select(t => new CampaignMessage
@@ -327,6 +327,11 @@ public abstract class SendingApiTests(SendingHostFixture fixture)
         Assert.NotNull(bounced.BouncedAt);
         Assert.StartsWith("550", bounced.Error, StringComparison.Ordinal);
         Assert.Equal(1, bounced.Attempts);
+        using (var timelineClient = Host.Admin())
+        {
+            var entry = Assert.Single((await timelineClient.GetJsonAsync($"/api/v1/customers/{customers[0].Id}/timeline?kind=campaign-message")).Items());
+            Assert.Equal("Bounced", entry.Str("status"));
+        }
         var failed = stored.Single(m => m.CustomerId == customers[1].Id);
         Assert.Equal(MessageStatus.Failed, failed.Status);
         Assert.Equal(5, failed.Attempts);
@@ -418,7 +423,9 @@ public abstract class SendingApiTests(SendingHostFixture fixture)
         Assert.Equal(0, anonymous.GetProperty("messages").GetArrayLength());
         var identified = await CollectAsync(new { visitorId = visitor, url = "https://shop.example.com/contact", title = "Contact", email = c.Email.ToUpperInvariant() });
         var message = Assert.Single(identified.GetProperty("messages").EnumerateArray());
-        Assert.Equal($"<p>Welcome back, {c.FirstName}!</p>", message.GetProperty("html").GetString());
+        var html = message.GetProperty("html").GetString()!;
+        Assert.StartsWith($"<p>Welcome back, {c.FirstName}!</p>", html, StringComparison.Ordinal);
+        Assert.Matches(@"href=""https://kolo\.test/u/[A-Za-z0-9_-]{43}""", html);
         var again = await CollectAsync(new { visitorId = visitor, url = "https://shop.example.com/cart" });
         Assert.Equal(0, again.GetProperty("messages").GetArrayLength());
 

@@ -24,7 +24,7 @@ public sealed record BounceInput(string? MessageId, string? Address, string? Rea
 /// Everything that comes back from a message: unsubscribes, opens, clicks, website visits and bounces. The public
 /// entry points take a signed token and answer "not found" for anything that does not verify, without saying why.
 /// </summary>
-public sealed class CampaignTracking(IDbContextFactory<KoloDb> dbFactory, MessageTokens tokens, TimeProvider clock)
+public sealed class CampaignTracking(IDbContextFactory<KoloDb> dbFactory, MessageTokens tokens, TimeProvider clock, PublicUrl publicUrl)
 {
     /// <summary>Who records an unsubscribe made through a link: the customer, not a user.</summary>
     private static readonly Actor LinkActor = new(Guid.Empty, "unsubscribe link", UserRole.Admin, CustomerAccess.All, null);
@@ -165,7 +165,7 @@ public sealed class CampaignTracking(IDbContextFactory<KoloDb> dbFactory, Messag
             var variant = campaign.Variants.FirstOrDefault(v => v.Id == m.VariantId) ?? campaign.Variants.OrderBy(v => v.SortOrder).FirstOrDefault();
             if (variant is null) continue;
             var unsubscribe = MessageTokens.Sign(key, m.Id, TokenPurpose.Unsubscribe);
-            var rendered = MessageTemplates.Render(variant, CampaignChannel.Web, MessageTemplates.DataFor(customer, score, campaign.Name, unsubscribe));
+            var rendered = MessageTemplates.Render(variant, CampaignChannel.Web, MessageTemplates.DataFor(customer, score, campaign.Name, $"{publicUrl.Value}/u/{unsubscribe}"));
             if (rendered is null) continue;
             var won = await db.CampaignMessages.Where(x => x.Id == m.Id && x.Status == MessageStatus.Queued)
                 .ExecuteUpdateAsync(s => s.SetProperty(x => x.Status, MessageStatus.Delivered).SetProperty(x => x.SentAt, now)
@@ -218,18 +218,19 @@ public sealed class CampaignMessageTimelineSource : ITimelineSource
 
     public async Task<IReadOnlyList<TimelineEntry>> ReadAsync(KoloDb db, Guid customerId, TimelinePosition? before, ContactChannel? channel, int limit, CancellationToken ct)
     {
-        var q = db.CampaignMessages.AsNoTracking().Where(m => m.CustomerId == customerId && m.SentAt != null);
+        // At when it went out, or when the server refused it (a bounce at send time has no SentAt).
+        var q = db.CampaignMessages.AsNoTracking().Where(m => m.CustomerId == customerId && (m.SentAt != null || m.BouncedAt != null));
         if (channel is { } ch)
         {
             CampaignChannel[] matching = [.. Enum.GetValues<CampaignChannel>().Where(c => MarketingConsent.CustomerChannel(c) == ch)];
             q = q.Where(m => m.Channel != null && matching.Contains(m.Channel.Value));
         }
-        if (before is { } b) q = q.Where(m => m.SentAt <= b.At && (m.SentAt < b.At || (m.SentAt == b.At && m.Id.CompareTo(b.Id) < 0)));
-        var rows = await q.OrderByDescending(m => m.SentAt).ThenByDescending(m => m.Id).Take(limit)
+        if (before is { } b) q = q.Where(m => (m.SentAt ?? m.BouncedAt) <= b.At && ((m.SentAt ?? m.BouncedAt) < b.At || ((m.SentAt ?? m.BouncedAt) == b.At && m.Id.CompareTo(b.Id) < 0)));
+        var rows = await q.OrderByDescending(m => m.SentAt ?? m.BouncedAt).ThenByDescending(m => m.Id).Take(limit)
             .Join(db.Campaigns, m => m.CampaignId, c => c.Id, (m, c) => new { m, c.Name }).ToListAsync(ct);
-        return rows.OrderByDescending(r => r.m.SentAt).ThenByDescending(r => r.m.Id).Select(r => new TimelineEntry
+        return rows.OrderByDescending(r => r.m.SentAt ?? r.m.BouncedAt).ThenByDescending(r => r.m.Id).Select(r => new TimelineEntry
         {
-            Kind = Kind, Id = r.m.Id, At = r.m.SentAt!.Value, Title = r.Name, Status = r.m.Status.ToString(),
+            Kind = Kind, Id = r.m.Id, At = (r.m.SentAt ?? r.m.BouncedAt)!.Value, Title = r.Name, Status = r.m.Status.ToString(),
             Channel = r.m.Channel is { } c ? MarketingConsent.CustomerChannel(c) : null, Type = r.m.Channel?.ToString(), Direction = "Outbound",
             Summary = r.m.Error,
             Details = new Dictionary<string, object?>

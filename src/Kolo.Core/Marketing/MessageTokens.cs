@@ -64,6 +64,8 @@ public sealed class MessageTokens(IDbContextFactory<KoloDb> dbFactory, TimeProvi
         if (token is not { Length: 43 } || !Base64Url.IsValid(token)) return null;
         Span<byte> buffer = stackalloc byte[48];
         if (!Base64Url.TryDecodeFromChars(token, buffer, out var written) || written != 16 + MacBytes) return null;
+        // The last character carries two unused bits: only the canonical spelling counts, so no altered token verifies.
+        if (!string.Equals(Base64Url.EncodeToString(buffer[..written]), token, StringComparison.Ordinal)) return null;
         var expected = Mac(key, buffer[..16], purpose, url);
         if (!CryptographicOperations.FixedTimeEquals(expected.AsSpan(0, MacBytes), buffer.Slice(16, MacBytes))) return null;
         return new Guid(buffer[..16]);

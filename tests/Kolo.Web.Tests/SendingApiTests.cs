@@ -408,7 +408,8 @@ public abstract class SendingApiTests(SendingHostFixture fixture)
     {
         var customers = await SendingSeed.CustomersAsync(Host, 1);
         var c = customers[0];
-        var (campaign, _) = await SendingSeed.CampaignAsync(Host, CampaignChannel.Web, [(c.Id, (string)null!)]);
+        var (campaign, webMessages) = await SendingSeed.CampaignAsync(Host, CampaignChannel.Web, [(c.Id, (string)null!)]);
+        var campaignMessageId = webMessages[0].Id;
         await Task.Delay(1500); // the sender runs at least once and must leave the web message queued
         Assert.Equal(MessageStatus.Queued, (await SendingSeed.MessagesAsync(Host, campaign.Id)).Single().Status);
 
@@ -421,7 +422,13 @@ public abstract class SendingApiTests(SendingHostFixture fixture)
         }
         var anonymous = await CollectAsync(new { visitorId = visitor, url = "https://shop.example.com/", title = "Home" });
         Assert.Equal(0, anonymous.GetProperty("messages").GetArrayLength());
-        var identified = await CollectAsync(new { visitorId = visitor, url = "https://shop.example.com/contact", title = "Contact", email = c.Email.ToUpperInvariant() });
+        // An e-mail typed into a form links the visitor, but a personal message needs proof: a signed link of the customer.
+        var typed = await CollectAsync(new { visitorId = visitor, url = "https://shop.example.com/contact", title = "Contact", email = c.Email.ToUpperInvariant() });
+        Assert.Equal(0, typed.GetProperty("messages").GetArrayLength());
+        await using (var db = await Host.Db.CreateDbContextAsync())
+            Assert.Equal(c.Id, (await db.WebVisitors.SingleAsync(v => v.Id == visitor)).CustomerId);
+        var token = await Host.Services.GetRequiredService<MessageTokens>().SignAsync(campaignMessageId, TokenPurpose.Visitor);
+        var identified = await CollectAsync(new { visitorId = visitor, url = "https://shop.example.com/offer", title = "Offer", token });
         var message = Assert.Single(identified.GetProperty("messages").EnumerateArray());
         var html = message.GetProperty("html").GetString()!;
         Assert.StartsWith($"<p>Welcome back, {c.FirstName}!</p>", html, StringComparison.Ordinal);
@@ -436,12 +443,12 @@ public abstract class SendingApiTests(SendingHostFixture fixture)
         await using (var db = await Host.Db.CreateDbContextAsync())
         {
             var visits = await db.WebVisits.AsNoTracking().Where(v => v.VisitorId == visitor).ToListAsync();
-            Assert.Equal(3, visits.Count);
+            Assert.Equal(4, visits.Count);
             Assert.All(visits, v => Assert.Equal(c.Id, v.CustomerId)); // the anonymous first visit back-filled
         }
         using var admin = Host.Admin();
         var timeline = await admin.GetJsonAsync($"/api/v1/customers/{c.Id}/timeline?kind=web-visit");
-        Assert.Equal(3, timeline.Items().Count());
+        Assert.Equal(4, timeline.Items().Count());
         Assert.Equal("Home", timeline.Items().Last().Str("title"));
 
         // Bad input is refused; the snippet itself is served.

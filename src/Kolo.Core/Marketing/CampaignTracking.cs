@@ -24,7 +24,7 @@ public sealed record BounceInput(string? MessageId, string? Address, string? Rea
 /// Everything that comes back from a message: unsubscribes, opens, clicks, website visits and bounces. The public
 /// entry points take a signed token and answer "not found" for anything that does not verify, without saying why.
 /// </summary>
-public sealed class CampaignTracking(IDbContextFactory<KoloDb> dbFactory, MessageTokens tokens, TimeProvider clock, PublicUrl publicUrl)
+public sealed class CampaignTracking(IDbContextFactory<KoloDb> dbFactory, MessageTokens tokens, TimeProvider clock, PublicUrl publicUrl, CampaignSendingOptions options)
 {
     /// <summary>Who records an unsubscribe made through a link: the customer, not a user.</summary>
     private static readonly Actor LinkActor = new(Guid.Empty, "unsubscribe link", UserRole.Admin, CustomerAccess.All, null);
@@ -143,6 +143,12 @@ public sealed class CampaignTracking(IDbContextFactory<KoloDb> dbFactory, Messag
         if (visitor.CustomerId is not { } customer) return [];
         if (customerId is not null)
             await db.WebVisits.Where(v => v.VisitorId == visitorId && v.CustomerId == null).ExecuteUpdateAsync(s => s.SetProperty(v => v.CustomerId, customer), ct);
+        // Anyone can type an e-mail address into a form: personal messages go only to a browser that once came through a
+        // signed link of that customer (unless the operator trusts form e-mails).
+        if (!options.WebMessagesAfterFormIdentify
+            && !await db.WebVisits.AnyAsync(v => v.VisitorId == visitorId && v.CampaignMessageId != null
+                && db.CampaignMessages.Any(m => m.Id == v.CampaignMessageId && m.CustomerId == customer), ct))
+            return [];
         return await DeliverWebMessagesAsync(db, customer, now, ct);
     }
 

@@ -23,6 +23,11 @@ public sealed class CampaignSendingOptions
     public int PollSeconds { get; set; } = 5;
     /// <summary>Page views one IP address may report per minute to the collect endpoint.</summary>
     public int CollectPerMinute { get; set; } = 120;
+    /// <summary>
+    /// Off (default): web messages are shown only in a browser that came through a signed link of the customer; a visitor
+    /// identified only by an e-mail typed into a form is linked to the customer but gets no personal message.
+    /// </summary>
+    public bool WebMessagesAfterFormIdentify { get; set; }
     public SmsOptions Sms { get; set; } = new();
 }
 

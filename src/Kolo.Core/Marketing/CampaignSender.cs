@@ -122,6 +122,8 @@ public sealed partial class CampaignSender(
         var key = await tokens.KeyAsync(CancellationToken.None);
         var callTurns = new Dictionary<Guid, int>();
         var pending = new List<(CampaignMessage, Outcome)>();
+        var lease = TimeSpan.FromMinutes(Math.Max(1, options.InterruptedAfterMinutes));
+        var leaseRenewedAt = clock.GetUtcNow().UtcDateTime;
         SmtpClient? client = null;
         try
         {
@@ -135,6 +137,15 @@ public sealed partial class CampaignSender(
                     return;
                 }
                 var m = batch[i];
+                // A long batch (a slow server) renews its claim well before the lease runs out, so no other node takes
+                // these messages for interrupted while this one is still sending them.
+                if (clock.GetUtcNow().UtcDateTime - leaseRenewedAt > lease / 3)
+                {
+                    leaseRenewedAt = clock.GetUtcNow().UtcDateTime;
+                    var rest = batch.Skip(i).Select(x => x.Id).ToList();
+                    await db.CampaignMessages.Where(x => rest.Contains(x.Id) && x.ClaimedBy == claim && x.Status == MessageStatus.Sending)
+                        .ExecuteUpdateAsync(u => u.SetProperty(x => x.ClaimedAt, leaseRenewedAt), CancellationToken.None);
+                }
                 Outcome outcome;
                 try
                 {

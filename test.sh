@@ -11,6 +11,7 @@ rm -rf "$out" && mkdir -p "$out"
 missing=()
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || missing+=(postgresql)
+/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null || missing+=(python3-aiosmtpd)
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ]; then
     echo "Installing ${missing[*]} ..."
@@ -30,7 +31,9 @@ if [ "$(id -u)" = 0 ]; then chown postgres "$pgdir"; as_pg=(runuser -u postgres 
 port=$((55432 + RANDOM % 1000))
 while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
 stop_pg() { "${as_pg[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -m immediate stop >/dev/null 2>&1; rm -rf "$pgdir"; }
-trap stop_pg EXIT
+smtp_pid=""
+stop_smtp() { [ -n "$smtp_pid" ] && kill "$smtp_pid" 2>/dev/null; [ -n "${KOLO_TEST_SMTP_DIR:-}" ] && rm -rf "$KOLO_TEST_SMTP_DIR"; }
+trap 'stop_smtp; stop_pg' EXIT
 "${as_pg[@]}" "$pgbin/initdb" -D "$pgdir/data" -U kolo -A trust -E UTF8 --no-sync >"$out/initdb.log" 2>&1 \
   || { cat "$out/initdb.log"; echo "initdb failed"; exit 1; }
 "${as_pg[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/server.log" -w -t 60 \
@@ -38,6 +41,17 @@ trap stop_pg EXIT
   || { cat "$pgdir/server.log"; echo "PostgreSQL did not start"; exit 1; }
 export KOLO_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=kolo;Database=postgres"
 export KOLO_TEST_CHROMIUM=/usr/bin/chromium
+
+# A local SMTP server (Debian's python3-aiosmtpd) that keeps each message as a file, for the campaign e-mail tests.
+smtp_port=$((25025 + RANDOM % 1000))
+while (echo >"/dev/tcp/127.0.0.1/$smtp_port") 2>/dev/null; do smtp_port=$((smtp_port + 1)); done
+export KOLO_TEST_SMTP_DIR=$(mktemp -d /tmp/kolo-smtp.XXXXXX)
+PYTHONPATH="$root/tests/smtp" /usr/bin/python3 -m aiosmtpd -n -l "127.0.0.1:$smtp_port" -c kolo_smtp_sink.Sink "$KOLO_TEST_SMTP_DIR" \
+  >"$out/smtp.log" 2>&1 &
+smtp_pid=$!
+for _ in $(seq 50); do (echo >"/dev/tcp/127.0.0.1/$smtp_port") 2>/dev/null && break; sleep 0.1; done
+(echo >"/dev/tcp/127.0.0.1/$smtp_port") 2>/dev/null || { cat "$out/smtp.log"; echo "The test SMTP server did not start"; exit 1; }
+export KOLO_TEST_SMTP_PORT=$smtp_port
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
 # 3. Build once, then run each test project.

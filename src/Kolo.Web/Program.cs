@@ -19,6 +19,7 @@ using Kolo.Web.Customers;
 using Kolo.Web.Tasks;
 using Kolo.Web.Timeline;
 using Kolo.Web.Platform;
+using Kolo.Web.Marketing;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
@@ -89,6 +90,8 @@ builder.Services.AddSingleton<VisitReportService>();
 builder.Services.AddSingleton<SalesPlanningService>();
 builder.Services.AddSingleton<ITimelineSource, DealTimelineSource>();
 builder.Services.AddSingleton<ICustomerMergeParticipant, DealMergeParticipant>();
+// Marketing: campaign delivery, unsubscribe links and tracking.
+builder.AddCampaignSending(kolo);
 
 builder.Services.AddIdentityCore<User>(o =>
     {
@@ -158,6 +161,7 @@ app.UseRequestLocalization(o =>
 });
 app.UseAuthentication();
 app.UseAuthorization();
+app.UseRateLimiter();
 app.UseAntiforgery();
 
 app.MapStaticAssets().AllowAnonymous();
@@ -173,6 +177,7 @@ app.MapOrderEndpoints();
 app.MapAnalyticsEndpoints();
 app.MapSalesEndpoints();
 app.MapImportEndpoints();
+app.MapCampaignSendingEndpoints();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await StartupTasks.RunAsync(app.Services, app.Logger);

@@ -90,6 +90,9 @@ builder.Services.AddSingleton<SalesPlanningService>();
 builder.Services.AddSingleton<ITimelineSource, DealTimelineSource>();
 builder.Services.AddSingleton<ICustomerMergeParticipant, DealMergeParticipant>();
 
+builder.Services.AddSingleton<Kolo.Core.Marketing.CampaignResponseService>();
+builder.Services.AddHostedService<Kolo.Web.Marketing.ConversionStampWorker>();
+
 builder.Services.AddIdentityCore<User>(o =>
     {
         o.User.RequireUniqueEmail = true;
@@ -171,6 +174,7 @@ app.MapOrderEndpoints();
 app.MapAnalyticsEndpoints();
 app.MapSalesEndpoints();
 app.MapImportEndpoints();
+Kolo.Web.Marketing.ResultsEndpoints.MapCampaignResultsEndpoints(app);
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await StartupTasks.RunAsync(app.Services, app.Logger);

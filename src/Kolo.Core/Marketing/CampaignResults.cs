@@ -52,6 +52,7 @@ public static class CampaignResults
     // Member-initialised (not positional) so EF can compose further queries over them.
     private sealed class Anchored
     {
+        public Guid MessageId { get; init; }
         public Guid? VariantId { get; init; }
         public Guid CustomerId { get; init; }
         public bool Control { get; init; }
@@ -60,6 +61,8 @@ public static class CampaignResults
 
     private sealed class AttributedOrder
     {
+        public Guid MessageId { get; init; }
+        public DateTime OrderedAt { get; init; }
         public Guid? VariantId { get; init; }
         public Guid CustomerId { get; init; }
         public bool Control { get; init; }
@@ -70,7 +73,7 @@ public static class CampaignResults
     /// <summary>The messages that open an attribution window: every sent message, and the control group at its planned time.</summary>
     private static IQueryable<Anchored> Anchors(KoloDb db, Guid campaignId) =>
         db.CampaignMessages.Where(m => m.CampaignId == campaignId && (m.SentAt != null || (m.Status == MessageStatus.Suppressed && m.Reason == SuppressionReason.ControlGroup)))
-            .Select(m => new Anchored { VariantId = m.VariantId, CustomerId = m.CustomerId, Control = m.SentAt == null, Anchor = m.SentAt ?? m.PlannedAt });
+            .Select(m => new Anchored { MessageId = m.Id, VariantId = m.VariantId, CustomerId = m.CustomerId, Control = m.SentAt == null, Anchor = m.SentAt ?? m.PlannedAt });
 
     private static IQueryable<AttributedOrder> Attributed(KoloDb db, Campaign campaign)
     {
@@ -79,7 +82,7 @@ public static class CampaignResults
         return from a in Anchors(db, campaign.Id)
                join o in db.Orders on a.CustomerId equals o.CustomerId
                where Purchases.Contains(o.Status) && o.Currency == currency && o.OrderedAt >= a.Anchor && o.OrderedAt < a.Anchor.AddDays(days)
-               select new AttributedOrder { VariantId = a.VariantId, CustomerId = a.CustomerId, Control = a.Control, OrderId = o.Id, TotalMinor = o.TotalMinor };
+               select new AttributedOrder { MessageId = a.MessageId, OrderedAt = o.OrderedAt, VariantId = a.VariantId, CustomerId = a.CustomerId, Control = a.Control, OrderId = o.Id, TotalMinor = o.TotalMinor };
     }
 
     /// <summary>
@@ -88,18 +91,12 @@ public static class CampaignResults
     /// </summary>
     public static async Task<int> StampConversionsAsync(KoloDb db, Campaign campaign, CancellationToken ct)
     {
-        var days = campaign.AttributionDays;
-        var currency = campaign.Currency;
         var id = campaign.Id;
-        var stamped = await db.CampaignMessages
-            .Where(m => m.CampaignId == id && m.ConvertedAt == null
-                        && (m.SentAt != null || (m.Status == MessageStatus.Suppressed && m.Reason == SuppressionReason.ControlGroup)))
-            .Where(m => db.Orders.Any(o => o.CustomerId == m.CustomerId && Purchases.Contains(o.Status) && o.Currency == currency
-                                           && o.OrderedAt >= (m.SentAt ?? m.PlannedAt) && o.OrderedAt < (m.SentAt ?? m.PlannedAt).AddDays(days)))
-            .ExecuteUpdateAsync(s => s.SetProperty(m => m.ConvertedAt, m => db.Orders
-                .Where(o => o.CustomerId == m.CustomerId && Purchases.Contains(o.Status) && o.Currency == currency
-                            && o.OrderedAt >= (m.SentAt ?? m.PlannedAt) && o.OrderedAt < (m.SentAt ?? m.PlannedAt).AddDays(days))
-                .Min(o => (DateTime?)o.OrderedAt)), ct);
+        // One grouped join (UPDATE … FROM), not a correlated lookup per message: the first attributed order per message.
+        var first = Attributed(db, campaign).GroupBy(x => x.MessageId).Select(g => new { MessageId = g.Key, At = g.Min(x => x.OrderedAt) });
+        var stamped = await db.CampaignMessages.Where(m => m.CampaignId == id && m.ConvertedAt == null)
+            .Join(first, m => m.Id, f => f.MessageId, (m, f) => new { m, f })
+            .ExecuteUpdateAsync(s => s.SetProperty(x => x.m.ConvertedAt, x => (DateTime?)x.f.At), ct);
         if (stamped > 0)
             await db.CampaignMessages.Where(m => m.CampaignId == id && m.ConvertedAt != null && m.SentAt != null && BeforeConverted.Contains(m.Status))
                 .ExecuteUpdateAsync(s => s.SetProperty(m => m.Status, MessageStatus.Converted), ct);

@@ -242,7 +242,11 @@ public abstract class ResultsApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Equal((1, 0), days["2026-03-16"]);
         Assert.Equal(4, days.Count);
 
-        // The first attributed order stamped ConvertedAt (and raised the status of contacted customers only).
+        // The periodic stamp writes the first attributed order's time as ConvertedAt (and raises the status of contacted
+        // customers only); running it again changes nothing.
+        var service = Fx.Factory.Services.GetRequiredService<CampaignResponseService>();
+        Assert.True(await service.StampConversionsAsync() >= 4);
+        await service.StampConversionsAsync();
         await using var db = await Db.CreateDbContextAsync();
         var stored = await db.CampaignMessages.AsNoTracking().Where(x => x.CampaignId == campaign.Id).ToDictionaryAsync(x => x.CustomerId);
         Assert.Equal(T0.AddDays(2), stored[a1].ConvertedAt);
@@ -255,7 +259,7 @@ public abstract class ResultsApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Null(stored[b2].ConvertedAt);
         Assert.Equal(MessageStatus.Responded, stored[a4].Status);
 
-        // Computing again changes nothing (the stamp is idempotent).
+        // The results read the same after the stamp.
         var again = await admin.GetJsonAsync($"/api/v1/campaigns/{campaign.Id}/results");
         Assert.Equal(12.1579m, Dec(again.GetProperty("total"), "roi"));
         Assert.Equal(3, again.GetProperty("total").GetProperty("funnel").GetProperty("converted").GetInt32());
@@ -278,6 +282,35 @@ public abstract class ResultsApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Equal(JsonValueKind.Null, total.GetProperty("incrementalMargin").ValueKind);
         Assert.Equal(JsonValueKind.Null, total.GetProperty("roi").ValueKind);
         Assert.Equal(0m, Dec(total, "cost"));
+    }
+
+    [Fact]
+    public async Task A_variant_without_held_out_customers_is_compared_with_the_whole_control_group()
+    {
+        var p = await ProductAsync(10_000, 4_000);
+        var ids = await CustomersAsync(4);
+        var campaign = NewCampaign("Wide control " + Unique.Word(6));
+        campaign.EmailCostMinor = 100;
+        var v = new CampaignVariant { CampaignId = campaign.Id, Name = "All", SortOrder = 0, EmailBody = "x" };
+        campaign.Variants = [v];
+        // Two held out without a variant; two contacted with variant "All".
+        var held = new[] { Suppressed(campaign, v, ids[0], SuppressionReason.ControlGroup, T0), Suppressed(campaign, v, ids[1], SuppressionReason.ControlGroup, T0) };
+        foreach (var h in held) h.VariantId = null;
+        await SaveAsync(campaign, [.. held, Sent(campaign, v, ids[2], CampaignChannel.Email, T0), Sent(campaign, v, ids[3], CampaignChannel.Email, T0)]);
+        // Control: one of two buys 1 × 100.00 (margin 60.00). Contacted: both buy 1 × 100.00.
+        await OrderAsync(ids[0], p, 1, T0.AddDays(1));
+        await OrderAsync(ids[2], p, 1, T0.AddDays(1));
+        await OrderAsync(ids[3], p, 1, T0.AddDays(2));
+        using var admin = Fx.Admin();
+        var results = await admin.GetJsonAsync($"/api/v1/campaigns/{campaign.Id}/results");
+        var variant = Assert.Single(results.GetProperty("variants").EnumerateArray());
+        Assert.True(variant.GetProperty("controlIsCampaignWide").GetBoolean());
+        Assert.Equal(2, variant.GetProperty("control").GetProperty("customers").GetInt32());
+        // Incremental margin = (120/2 − 60/2) × 2 = 60.00; cost 2 × 1.00; ROI = (60 − 2) / 2 = 29.
+        Assert.Equal(60m, Dec(variant, "incrementalMargin"));
+        Assert.Equal(29m, Dec(variant, "roi"));
+        Assert.Equal(29m, Dec(results.GetProperty("total"), "roi"));
+        Assert.Equal(2, results.GetProperty("total").GetProperty("funnel").GetProperty("suppressedByReason").GetProperty("control_group").GetInt32());
     }
 
     [Fact]

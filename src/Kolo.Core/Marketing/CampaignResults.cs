@@ -71,15 +71,16 @@ public static class CampaignResults
     }
 
     /// <summary>The messages that open an attribution window: every sent message, and the control group at its planned time.</summary>
-    private static IQueryable<Anchored> Anchors(KoloDb db, Guid campaignId) =>
+    private static IQueryable<Anchored> Anchors(KoloDb db, Guid campaignId, bool unstampedOnly) =>
         db.CampaignMessages.Where(m => m.CampaignId == campaignId && (m.SentAt != null || (m.Status == MessageStatus.Suppressed && m.Reason == SuppressionReason.ControlGroup)))
+            .Where(m => !unstampedOnly || m.ConvertedAt == null)
             .Select(m => new Anchored { MessageId = m.Id, VariantId = m.VariantId, CustomerId = m.CustomerId, Control = m.SentAt == null, Anchor = m.SentAt ?? m.PlannedAt });
 
-    private static IQueryable<AttributedOrder> Attributed(KoloDb db, Campaign campaign)
+    private static IQueryable<AttributedOrder> Attributed(KoloDb db, Campaign campaign, bool unstampedOnly = false)
     {
         var days = campaign.AttributionDays;
         var currency = campaign.Currency;
-        return from a in Anchors(db, campaign.Id)
+        return from a in Anchors(db, campaign.Id, unstampedOnly)
                join o in db.Orders on a.CustomerId equals o.CustomerId
                where Purchases.Contains(o.Status) && o.Currency == currency && o.OrderedAt >= a.Anchor && o.OrderedAt < a.Anchor.AddDays(days)
                select new AttributedOrder { MessageId = a.MessageId, OrderedAt = o.OrderedAt, VariantId = a.VariantId, CustomerId = a.CustomerId, Control = a.Control, OrderId = o.Id, TotalMinor = o.TotalMinor };
@@ -93,7 +94,7 @@ public static class CampaignResults
     {
         var id = campaign.Id;
         // One grouped join (UPDATE … FROM), not a correlated lookup per message: the first attributed order per message.
-        var first = Attributed(db, campaign).GroupBy(x => x.MessageId).Select(g => new { MessageId = g.Key, At = g.Min(x => x.OrderedAt) });
+        var first = Attributed(db, campaign, unstampedOnly: true).GroupBy(x => x.MessageId).Select(g => new { MessageId = g.Key, At = g.Min(x => x.OrderedAt) });
         var stamped = await db.CampaignMessages.Where(m => m.CampaignId == id && m.ConvertedAt == null)
             .Join(first, m => m.Id, f => f.MessageId, (m, f) => new { m, f })
             .ExecuteUpdateAsync(s => s.SetProperty(x => x.m.ConvertedAt, x => (DateTime?)x.f.At), ct);
@@ -107,7 +108,8 @@ public static class CampaignResults
     {
         var id = campaign.Id;
         var currency = campaign.Currency;
-        await StampConversionsAsync(db, campaign, ct);
+        // Nothing here depends on the ConvertedAt stamps (the periodic job writes them for the message list): results are
+        // read-only and current to the last order.
 
         // 1. The funnel: one grouped scan of the campaign's messages.
         var counts = await db.CampaignMessages.Where(m => m.CampaignId == id)
@@ -122,7 +124,6 @@ public static class CampaignResults
                 g.Count(m => m.OpenedAt != null || m.ClickedAt != null),
                 g.Count(m => m.ClickedAt != null),
                 g.Count(m => m.RespondedAt != null),
-                g.Count(m => m.ConvertedAt != null && m.SentAt != null),
                 g.Count(m => m.UnsubscribedAt != null),
                 g.Count(m => m.BouncedAt != null),
                 g.Count(m => m.Status == MessageStatus.Failed)))
@@ -153,10 +154,9 @@ public static class CampaignResults
                                    select new { g.Key.VariantId, g.Key.Control, Cost = g.Sum() }).ToListAsync(ct);
 
         // 3. Conversions over days (first attributed order per customer), contacted and control.
-        var daily = await db.CampaignMessages
-            .Where(m => m.CampaignId == id && m.ConvertedAt != null && (m.SentAt != null || m.Reason == SuppressionReason.ControlGroup))
-            .GroupBy(m => new { Day = m.ConvertedAt!.Value.Date, Control = m.SentAt == null })
-            .Select(g => new { g.Key.Day, g.Key.Control, Count = g.Count() })
+        var daily = await attributed.GroupBy(x => new { x.MessageId, x.Control }).Select(g => new { g.Key.Control, First = g.Min(x => x.OrderedAt) })
+            .GroupBy(x => new { x.First.Date, x.Control })
+            .Select(g => new { Day = g.Key.Date, g.Key.Control, Count = g.Count() })
             .ToListAsync(ct);
 
         var money = new Dictionary<(Guid?, bool), (int Converted, long Revenue, long Cogs)>();
@@ -199,11 +199,13 @@ public static class CampaignResults
         var days = daily.GroupBy(d => DateOnly.FromDateTime(d.Day)).OrderBy(g => g.Key)
             .Select(g => new ConversionDay(g.Key, g.Where(x => !x.Control).Sum(x => x.Count), g.Where(x => x.Control).Sum(x => x.Count))).ToList();
         return new CampaignResultsView(campaign.Id, campaign.Name, campaign.Status, currency, campaign.AttributionDays, campaign.ControlGroupPercent, now,
-            total, variants.Where(v => v.VariantId is not null || v.Funnel.Targeted > 0).ToList(), days);
+            // Messages planned without a variant (a control group drawn before variants were chosen, say) get a row only
+            // when some of them were sent; otherwise they are in the total alone.
+            total, variants.Where(v => v.VariantId is not null || v.Funnel.Sent > 0).ToList(), days);
     }
 
     private sealed record Counts(Guid? VariantId, CampaignChannel? Channel, SuppressionReason? Reason, int Targeted, int Suppressed, int Queued, int Sent,
-        int Delivered, int Opened, int Clicked, int Responded, int Converted, int Unsubscribed, int Bounced, int Failed);
+        int Delivered, int Opened, int Clicked, int Responded, int Unsubscribed, int Bounced, int Failed);
 
     /// <summary>
     /// The fixed cost in proportion to sent messages, in whole minor units that add up to the fixed cost exactly (largest
@@ -243,7 +245,7 @@ public static class CampaignResults
         var byReason = counts.Where(c => c.Reason is not null && c.Suppressed > 0).GroupBy(c => c.Reason!.Value)
             .ToDictionary(g => g.Key, g => g.Sum(c => c.Suppressed));
         var funnel = new CampaignFunnel(counts.Sum(c => c.Targeted), counts.Sum(c => c.Suppressed), byReason, counts.Sum(c => c.Queued), counts.Sum(c => c.Sent),
-            counts.Sum(c => c.Delivered), counts.Sum(c => c.Opened), counts.Sum(c => c.Clicked), counts.Sum(c => c.Responded), counts.Sum(c => c.Converted),
+            counts.Sum(c => c.Delivered), counts.Sum(c => c.Opened), counts.Sum(c => c.Clicked), counts.Sum(c => c.Responded), treatedMoney.Sum(m => m.Converted),
             counts.Sum(c => c.Unsubscribed), counts.Sum(c => c.Bounced), counts.Sum(c => c.Failed));
         var sentByChannel = counts.Where(c => c.Channel is not null && c.Sent > 0).GroupBy(c => c.Channel!.Value).ToDictionary(g => g.Key, g => g.Sum(c => c.Sent));
         var messageCostMinor = sentByChannel.Sum(kv => kv.Value * UnitCost(campaign, kv.Key));

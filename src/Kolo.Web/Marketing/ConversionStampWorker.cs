@@ -4,7 +4,7 @@ namespace Kolo.Web.Marketing;
 
 /// <summary>
 /// Stamps ConvertedAt on campaign messages whose customers ordered within the attribution window, so the message list and
-/// segment rules on conversions stay current without anyone opening the results (which stamp them too).
+/// segment rules on conversions stay current (the results compute conversions from the orders themselves).
 /// </summary>
 public sealed class ConversionStampWorker(CampaignResponseService service, ILogger<ConversionStampWorker> log) : BackgroundService
 {
@@ -13,7 +13,10 @@ public sealed class ConversionStampWorker(CampaignResponseService service, ILogg
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         using var timer = new PeriodicTimer(Interval);
-        while (await timer.WaitForNextTickAsync(stoppingToken))
+        // The first round shortly after start-up (not during migrations and demo data), then every interval.
+        try { await Task.Delay(TimeSpan.FromMinutes(1), stoppingToken); }
+        catch (OperationCanceledException) { return; }
+        do
         {
             try
             {
@@ -26,6 +29,6 @@ public sealed class ConversionStampWorker(CampaignResponseService service, ILogg
                 // A failed round (the database restarting) must not stop the worker; the next round catches up.
                 log.LogError(e, "Stamping campaign conversions failed");
             }
-        }
+        } while (await timer.WaitForNextTickAsync(stoppingToken));
     }
 }

@@ -194,7 +194,7 @@ public static class ResultsBench
                 FROM campaign_messages
                 WHERE "CampaignId" = @id AND ("SentAt" IS NOT NULL OR ("Status" = 'Suppressed' AND "Reason" = 'ControlGroup'))),
             x AS (
-                SELECT a.v, a.ctl, a.cid, o."Id" AS oid, o."TotalMinor" AS total
+                SELECT a.v, a.ctl, a.cid, o."Id" AS oid, o."TotalMinor" AS total, o."OrderedAt" AS at
                 FROM a JOIN orders o ON o."CustomerId" = a.cid
                 WHERE o."Status" IN ('Confirmed', 'Shipped', 'Delivered') AND o."Currency" = @cur
                   AND o."OrderedAt" >= a.t AND o."OrderedAt" < a.t + make_interval(days => @days))
@@ -218,10 +218,7 @@ public static class ResultsBench
                  SELECT x.v, x.ctl, sum(l."Quantity"::bigint * p."UnitCostMinor") FROM x JOIN orders r ON r."ReturnOfOrderId" = x.oid AND r."Status" = 'Returned'
                  JOIN order_lines l ON l."OrderId" = r."Id" JOIN products p ON p."Id" = l."ProductId" AND p."UnitCostMinor" IS NOT NULL AND p."Currency" = @cur GROUP BY x.v, x.ctl
                 """,
-            """
-            SELECT date_trunc('day', "ConvertedAt"), "SentAt" IS NULL, count(*) FROM campaign_messages
-            WHERE "CampaignId" = @id AND "ConvertedAt" IS NOT NULL AND ("SentAt" IS NOT NULL OR "Reason" = 'ControlGroup') GROUP BY 1, 2
-            """,
+            anchors + """ SELECT date_trunc('day', f), ctl, count(*) FROM (SELECT cid, ctl, min(at) AS f FROM x GROUP BY cid, ctl) d GROUP BY 1, 2""",
         ];
         foreach (var sql in statements)
         {

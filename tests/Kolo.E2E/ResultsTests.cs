@@ -44,7 +44,7 @@ public sealed class ResultsTests(KoloFixture kolo, ITestOutputHelper output) : U
         {
             Name = "Spring results " + suffix, Status = CampaignStatus.Running, StartsAt = t0, Currency = "UAH", FixedCostMinor = 1_000, EmailCostMinor = 100,
             CallCostMinor = 500, Channels = [CampaignChannel.Email, CampaignChannel.Call], ControlGroupPercent = 40, AttributionDays = 14, CreatedAt = t0, UpdatedAt = t0,
-            LaunchedAt = t0,
+            LaunchedAt = t0, EndsAt = DateTime.UtcNow.AddDays(30),
         };
         var email = new CampaignVariant { CampaignId = campaign.Id, Name = "E-mail", SortOrder = 0, EmailSubject = "Spring", EmailBody = "<p>Spring</p>" };
         var call = new CampaignVariant { CampaignId = campaign.Id, Name = "Call", SortOrder = 1, CallScript = "Good day {{ customer.first_name }}! Our spring offer is here." };

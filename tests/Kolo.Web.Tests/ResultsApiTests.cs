@@ -75,6 +75,8 @@ public abstract class ResultsApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     {
         Name = name, Status = CampaignStatus.Running, StartsAt = T0, Currency = "UAH", Channels = [CampaignChannel.Email, CampaignChannel.Sms],
         ControlGroupPercent = 20, AttributionDays = 14, CreatedAt = T0, UpdatedAt = T0, LaunchedAt = T0,
+        // Still running when the sender looks: with nothing queued it would otherwise complete the campaign.
+        EndsAt = DateTime.UtcNow.AddDays(30),
     };
 
     private static CampaignMessage Sent(Campaign c, CampaignVariant v, Guid customer, CampaignChannel channel, DateTime at) => new()
@@ -445,8 +447,10 @@ public abstract class ResultsApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Equal(agent.Id, call.UserId);
         Assert.Equal("reached", call.Outcome);
 
-        // Once the campaign is over its calls leave the list.
+        // A completed campaign's calls are still to be made; a cancelled campaign's leave the list.
         await check.Campaigns.Where(c => c.Id == campaign.Id).ExecuteUpdateAsync(s => s.SetProperty(c => c.Status, CampaignStatus.Completed));
+        Assert.Single((await client.GetJsonAsync("/api/v1/call-list")).EnumerateArray());
+        await check.Campaigns.Where(c => c.Id == campaign.Id).ExecuteUpdateAsync(s => s.SetProperty(c => c.Status, CampaignStatus.Cancelled));
         Assert.Empty((await client.GetJsonAsync("/api/v1/call-list")).EnumerateArray());
     }
 

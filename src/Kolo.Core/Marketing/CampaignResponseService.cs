@@ -250,14 +250,18 @@ public sealed class CampaignResponseService(IDbContextFactory<KoloDb> dbFactory,
         return new ResponseResult(interaction.Id, withdrawn, completed, (await ViewsAsync(db, [message], ct))[0]);
     }
 
-    /// <summary>The caller's open call tasks of running campaigns, soonest first.</summary>
+    /// <summary>
+    /// The caller's open call tasks of launched campaigns, soonest first. A campaign whose messages are all out (its calls
+    /// handed to agents) may be Completed while the calls are still to be made; a cancelled campaign's calls are not.
+    /// </summary>
     public async Task<IReadOnlyList<CallListItem>> CallListAsync(Actor actor, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var rows = await (from m in db.CampaignMessages
                           join t in db.Tasks on m.TaskId equals t.Id
                           join c in db.Campaigns on m.CampaignId equals c.Id
-                          where t.AssigneeId == actor.UserId && t.Status == TaskItemStatus.Open && c.Status == CampaignStatus.Running
+                          where t.AssigneeId == actor.UserId && t.Status == TaskItemStatus.Open
+                                && (c.Status == CampaignStatus.Running || c.Status == CampaignStatus.Completed)
                                 && m.Channel == CampaignChannel.Call
                           orderby t.SortDueAt, m.PlannedAt, m.Id
                           select new { Message = m, Task = t, Campaign = c.Name })

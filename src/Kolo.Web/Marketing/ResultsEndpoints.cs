@@ -49,6 +49,6 @@ public static class ResultsEndpoints
         app.MapGet("/api/v1/call-list", async (CampaignResponseService service, HttpContext http) =>
                 Results.Ok(await service.CallListAsync(http.User.ToActor(), http.RequestAborted)))
             .RequireAuthorization().WithTags("Campaigns")
-            .WithSummary("The caller's open call tasks of running campaigns: customer, phone, personalised script.");
+            .WithSummary("The caller's open call tasks of launched (not cancelled) campaigns: customer, phone, personalised script.");
     }
 }

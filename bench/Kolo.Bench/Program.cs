@@ -31,6 +31,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
                    [--min-support 0.01] [--min-confidence 0.2] [--sweep 0.005,0.0025] [--database kolo_bench_recommend] [--reuse] [--keep]
           send     --connection "<server cs>" [--customers 1000000] [--messages 20000] [--sms 20000] [--batch 200]
                    [--smtp-host 127.0.0.1] [--smtp-port 2525] [--database kolo_bench_send] [--reuse] [--keep]
+          results  --connection "<server cs>" [--customers 1000000] [--messages 1000000] [--orders 1000000] [--runs 3] [--seed 2026] [--keep]
         See bench/README.md.
         """);
     return 0;
@@ -74,8 +75,11 @@ try
         case "send":
             await SendBench.RunAsync(options);
             return 0;
+        case "results":
+            await ResultsBench.RunAsync(options);
+            return 0;
         default:
-            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline, run-timeline, generate-import-files, run-import, import-writes, sales, analytics, recommend-holdout or send.");
+            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline, run-timeline, generate-import-files, run-import, import-writes, sales, analytics, recommend-holdout, send or results.");
             return 2;
     }
 }

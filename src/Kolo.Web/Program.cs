@@ -93,6 +93,9 @@ builder.Services.AddSingleton<ICustomerMergeParticipant, DealMergeParticipant>()
 // Marketing: campaign delivery, unsubscribe links and tracking.
 builder.AddCampaignSending(kolo);
 
+builder.Services.AddSingleton<Kolo.Core.Marketing.CampaignResponseService>();
+builder.Services.AddHostedService<Kolo.Web.Marketing.ConversionStampWorker>();
+
 builder.Services.AddIdentityCore<User>(o =>
     {
         o.User.RequireUniqueEmail = true;
@@ -178,6 +181,7 @@ app.MapAnalyticsEndpoints();
 app.MapSalesEndpoints();
 app.MapImportEndpoints();
 app.MapCampaignSendingEndpoints();
+Kolo.Web.Marketing.ResultsEndpoints.MapCampaignResultsEndpoints(app);
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await StartupTasks.RunAsync(app.Services, app.Logger);

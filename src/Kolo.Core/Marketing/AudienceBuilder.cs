@@ -1,0 +1,353 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Kolo.Core.Customers;
+using Kolo.Core.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Kolo.Core.Marketing;
+
+/// <summary>What an audience build found: the preview shows it before launch, the launch job stores it as its result.</summary>
+public sealed record AudienceSummary
+{
+    public static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Converters = { new JsonStringEnumConverter() } };
+
+    /// <summary>Members of the target segments (not counting those already planned by an earlier run) that some variant is for.</summary>
+    public int Targeted { get; init; }
+    /// <summary>Members no variant is meant for (e.g. customers when the only variant is for prospects): not contacted, not recorded.</summary>
+    public int WithoutVariant { get; init; }
+    public int Reached { get; init; }
+    public int Suppressed { get; init; }
+    /// <summary>Key: pressure_cap, no_consent, unsubscribed, no_address, control_group, over_budget.</summary>
+    public Dictionary<string, int> SuppressedByReason { get; init; } = [];
+    public Dictionary<string, int> ReachedByChannel { get; init; } = [];
+    public List<VariantAudienceCount> Variants { get; init; } = [];
+    /// <summary>Queued messages of lower-priority campaigns this campaign takes the place of.</summary>
+    public int Displaced { get; init; }
+    /// <summary>Fixed cost plus the unit cost of every reached message.</summary>
+    public long EstimatedCostMinor { get; init; }
+    public string Currency { get; init; } = "";
+    /// <summary>When the messages are planned: the start (or now), moved out of the quiet hours.</summary>
+    public DateTime PlannedAt { get; init; }
+    public long ElapsedMs { get; init; }
+}
+
+public sealed record VariantAudienceCount(Guid VariantId, string Name, int Reached, int Suppressed, int ControlGroup);
+
+/// <summary>The launch changed under a concurrent sender or launch; the whole launch is rolled back and run again.</summary>
+public sealed class AudienceConflictException(string message) : Exception(message);
+
+/// <summary>
+/// Builds a campaign's audience: for each member of the target segments the variant, the channel and whether (and why not)
+/// they are contacted. Reasons are checked in this order: no_address, unsubscribed, no_consent, control_group, pressure_cap,
+/// over_budget. Customers are taken in order of CLV (highest first) so a budget reaches the most valuable ones.
+/// Contact pressure counts a customer's queued and sent messages of other campaigns planned less than PeriodDays before or
+/// after this campaign's planned time — the last message placed in any PeriodDays window sees every other one in it, so no
+/// window ever holds more than the cap. When there is no room a higher-priority campaign takes the place of a lower-priority
+/// campaign's still-queued messages (they become pressure_cap with DisplacedByCampaignId); sent messages are never displaced
+/// and equal priority is first come, first served.
+/// Everything is read in batches (the candidates' ids and CLV in one query, then per batch their addresses and consents,
+/// web visitors, variant segments and existing contacts) and written with the bulk writer plus one UPDATE per batch.
+/// </summary>
+public static class AudienceBuilder
+{
+    public const int BatchSize = 4000;
+
+    private sealed record ExistingContact(Guid Id, Guid CustomerId, CampaignChannel? Channel, MessageStatus Status, DateTime PlannedAt, int Priority)
+    {
+        public bool Displaced { get; set; }
+    }
+
+    /// <summary>Whether a customer belongs to a variant's audience (one query for a segment variant).</summary>
+    public static async Task<bool> MatchesAsync(KoloDb db, CampaignVariant variant, Guid customerId, LifecycleStatus status, DateTime now, CancellationToken ct) =>
+        variant.Audience switch
+        {
+            VariantAudience.All => true,
+            VariantAudience.Prospects => IsProspect(status),
+            VariantAudience.Customers => !IsProspect(status),
+            _ => variant.SegmentId is { } segmentId && await db.Segments.AsNoTracking().FirstOrDefaultAsync(s => s.Id == segmentId, ct) is { } segment
+                 && await (await SegmentEvaluator.QueryAsync(db, segment, now, ct)).AnyAsync(c => c.Id == customerId, ct),
+        };
+
+    private static bool IsProspect(LifecycleStatus status) => status is LifecycleStatus.Prospect or LifecycleStatus.Lead;
+
+    /// <summary>The seed of the control-group draw: the stored one, else one derived from the campaign id (so a preview and the launch agree).</summary>
+    public static int SeedOf(Campaign campaign) => campaign.AudienceSeed ?? (int)(Mix(BitConverter.ToUInt64(campaign.Id.ToByteArray(), 0)) & 0x7FFF_FFFF);
+
+    /// <summary>A deterministic draw in [0, 10000) per customer and seed.</summary>
+    public static int Draw(int seed, Guid customerId)
+    {
+        var bytes = customerId.ToByteArray();
+        var h = Mix(BitConverter.ToUInt64(bytes, 0) ^ (ulong)(uint)seed);
+        h = Mix(h ^ BitConverter.ToUInt64(bytes, 8));
+        return (int)(h % 10_000);
+    }
+
+    private static ulong Mix(ulong z)
+    {
+        // SplitMix64's finaliser: every input bit changes about half of the output bits.
+        z += 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    public static long UnitCost(Campaign c, CampaignChannel channel) => channel switch
+    {
+        CampaignChannel.Email => c.EmailCostMinor,
+        CampaignChannel.Sms => c.SmsCostMinor,
+        CampaignChannel.Call => c.CallCostMinor,
+        _ => c.WebCostMinor,
+    };
+
+    private static int? Cap(ContactPolicy p, CampaignChannel channel) => channel switch
+    {
+        CampaignChannel.Email => p.MaxEmail,
+        CampaignChannel.Sms => p.MaxSms,
+        CampaignChannel.Call => p.MaxCall,
+        _ => p.MaxWeb,
+    };
+
+    private static CampaignChannel? CampaignChannelOf(ContactChannel? preferred) => preferred switch
+    {
+        ContactChannel.Email => CampaignChannel.Email,
+        ContactChannel.Sms => CampaignChannel.Sms,
+        ContactChannel.Phone => CampaignChannel.Call,
+        ContactChannel.Web => CampaignChannel.Web,
+        _ => null,
+    };
+
+    private static string ReasonKey(SuppressionReason reason) => reason switch
+    {
+        SuppressionReason.PressureCap => "pressure_cap",
+        SuppressionReason.NoConsent => "no_consent",
+        SuppressionReason.Unsubscribed => "unsubscribed",
+        SuppressionReason.NoAddress => "no_address",
+        SuppressionReason.ControlGroup => "control_group",
+        _ => "over_budget",
+    };
+
+    /// <summary>
+    /// Builds the audience. With <paramref name="write"/> the messages are written (and displaced ones updated) inside the
+    /// caller's transaction; without it only the counts are returned.
+    /// </summary>
+    public static async Task<AudienceSummary> BuildAsync(
+        KoloDb db, Campaign campaign, ContactPolicy policy, DateTime now, bool write, Action<int, string>? progress, CancellationToken ct)
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var plannedAt = ContactPolicyService.OutsideQuietHours(policy, campaign.StartsAt > now ? campaign.StartsAt : now);
+        var seed = SeedOf(campaign);
+        var campaignId = campaign.Id;
+        var variants = campaign.Variants.OrderBy(v => v.SortOrder).ToList();
+        progress?.Invoke(0, "Reading the audience");
+
+        var target = await SegmentEvaluator.QueryAsync(db, campaign.SegmentIds, campaign.ExcludeSegmentIds, now, ct);
+        // A re-run (after a crash) skips customers the campaign has planned already: one message per customer and campaign.
+        target = target.Where(c => !db.CampaignMessages.Any(m => m.CampaignId == campaignId && m.CustomerId == c.Id));
+        var candidates = await (
+            from c in target
+            join s in db.CustomerScores on c.Id equals s.CustomerId into scores
+            from s in scores.DefaultIfEmpty()
+            select new { c.Id, Clv = s == null ? 0L : s.ClvMinor }).ToListAsync(ct);
+        // Highest CLV first, so a budget reaches the most valuable customers; the id makes the order repeatable.
+        candidates.Sort((a, b) => a.Clv != b.Clv ? b.Clv.CompareTo(a.Clv) : a.Id.CompareTo(b.Id));
+
+        var segmentVariants = new Dictionary<Guid, IQueryable<Customer>>();
+        foreach (var v in variants.Where(v => v.Audience == VariantAudience.Segment && v.SegmentId is not null))
+        {
+            var segmentId = v.SegmentId!.Value;
+            if (segmentVariants.ContainsKey(segmentId)) continue;
+            var segment = await db.Segments.AsNoTracking().FirstOrDefaultAsync(s => s.Id == segmentId, ct);
+            segmentVariants[segmentId] = segment is null ? db.Customers.Where(c => false) : await SegmentEvaluator.QueryAsync(db, segment, now, ct);
+        }
+
+        var hasWeb = campaign.Channels.Contains(CampaignChannel.Web);
+        var windowStart = plannedAt.AddDays(-policy.PeriodDays);
+        var windowEnd = plannedAt.AddDays(policy.PeriodDays);
+        var byReason = new Dictionary<string, int>();
+        var byChannel = new Dictionary<string, int>();
+        var variantCounts = variants.ToDictionary(v => v.Id, _ => (Reached: 0, Suppressed: 0, Control: 0));
+        int targeted = 0, withoutVariant = 0, reached = 0, suppressed = 0, displacedTotal = 0;
+        var spent = campaign.FixedCostMinor;
+
+        for (var offset = 0; offset < candidates.Count; offset += BatchSize)
+        {
+            ct.ThrowIfCancellationRequested();
+            var ids = candidates.Skip(offset).Take(BatchSize).Select(c => c.Id).ToList();
+            var details = (await db.Customers.AsNoTracking().Where(c => ids.Contains(c.Id))
+                    .Select(c => new { c.Id, c.Status, c.PreferredChannel, c.Emails, c.Phones, c.Consents }).ToListAsync(ct))
+                .ToDictionary(c => c.Id);
+            var withVisitor = hasWeb
+                ? (await db.WebVisitors.Where(v => v.CustomerId != null && ids.Contains(v.CustomerId.Value)).Select(v => v.CustomerId!.Value).Distinct().ToListAsync(ct)).ToHashSet()
+                : [];
+            var inSegment = new Dictionary<Guid, HashSet<Guid>>();
+            foreach (var (segmentId, query) in segmentVariants)
+                inSegment[segmentId] = (await query.Where(c => ids.Contains(c.Id)).Select(c => c.Id).ToListAsync(ct)).ToHashSet();
+            // Contacts of other campaigns around the planned time that count against the policy: queued, being sent or sent
+            // (a cancelled message — failed without ever being claimed — and suppressed ones do not).
+            var existing = (await (
+                    from m in db.CampaignMessages
+                    where ids.Contains(m.CustomerId) && m.CampaignId != campaignId && m.PlannedAt > windowStart && m.PlannedAt < windowEnd
+                          && m.Status != MessageStatus.Suppressed && !(m.Status == MessageStatus.Failed && m.ClaimedAt == null)
+                    join c in db.Campaigns on m.CampaignId equals c.Id
+                    select new { m.Id, m.CustomerId, m.Channel, m.Status, m.PlannedAt, c.Priority }).ToListAsync(ct))
+                .Select(x => new ExistingContact(x.Id, x.CustomerId, x.Channel, x.Status, x.PlannedAt, x.Priority))
+                .ToLookup(x => x.CustomerId);
+
+            var messages = new List<object>(write ? ids.Count : 0);
+            var displaced = new List<Guid>();
+            foreach (var id in ids)
+            {
+                if (!details.TryGetValue(id, out var c)) continue;
+                var variant = variants.FirstOrDefault(v => v.Audience switch
+                {
+                    VariantAudience.All => true,
+                    VariantAudience.Prospects => IsProspect(c.Status),
+                    VariantAudience.Customers => !IsProspect(c.Status),
+                    _ => v.SegmentId is { } s && inSegment.TryGetValue(s, out var set) && set.Contains(id),
+                });
+                if (variant is null) { withoutVariant++; continue; }
+                targeted++;
+
+                var message = new CampaignMessage { CampaignId = campaignId, VariantId = variant.Id, CustomerId = id, PlannedAt = plannedAt, CreatedAt = now };
+                string? Address(CampaignChannel ch) => ch switch
+                {
+                    CampaignChannel.Email => c.Emails.Select(e => e.Address).FirstOrDefault(a => !string.IsNullOrWhiteSpace(a)),
+                    CampaignChannel.Sms or CampaignChannel.Call => c.Phones.Select(p => p.Number).FirstOrDefault(n => !string.IsNullOrWhiteSpace(n)),
+                    _ => withVisitor.Contains(id) ? "" : null,
+                };
+                bool? Consent(CampaignChannel ch)
+                {
+                    var wanted = MarketingConsent.CustomerChannel(ch);
+                    var record = c.Consents.LastOrDefault(x => x.Channel == wanted);
+                    return record?.Granted;
+                }
+
+                var preferred = CampaignChannelOf(c.PreferredChannel);
+                var order = preferred is { } p && campaign.Channels.Contains(p) ? campaign.Channels.Where(x => x != p).Prepend(p) : campaign.Channels;
+                var addressed = order.Where(ch => Address(ch) is not null).ToList();
+                var eligible = addressed.Where(ch => Consent(ch) == true).ToList();
+                SuppressionReason? reason = null;
+                CampaignChannel? channel = null;
+                List<ExistingContact> taking = [];
+                if (addressed.Count == 0) reason = SuppressionReason.NoAddress;
+                else if (eligible.Count == 0)
+                {
+                    reason = addressed.All(ch => Consent(ch) == false) ? SuppressionReason.Unsubscribed : SuppressionReason.NoConsent;
+                    channel = addressed[0];
+                }
+                else if (Draw(seed, id) < campaign.ControlGroupPercent * 100)
+                {
+                    reason = SuppressionReason.ControlGroup;
+                    channel = eligible[0];
+                }
+                else
+                {
+                    var contacts = existing[id].Where(x => !x.Displaced).ToList();
+                    channel = eligible.FirstOrDefault(ch => HasRoom(policy, contacts, ch));
+                    if (channel is null)
+                    {
+                        foreach (var ch in eligible)
+                        {
+                            if (TryDisplace(policy, contacts, ch, campaign.Priority) is { } freed) { channel = ch; taking = freed; break; }
+                        }
+                    }
+                    if (channel is null)
+                    {
+                        reason = SuppressionReason.PressureCap;
+                        channel = eligible[0];
+                    }
+                    else if (campaign.BudgetMinor > 0 && spent + UnitCost(campaign, channel.Value) > campaign.BudgetMinor)
+                    {
+                        reason = SuppressionReason.OverBudget;
+                        taking = [];
+                    }
+                }
+
+                message.Channel = channel;
+                var counts = variantCounts[variant.Id];
+                if (reason is { } r)
+                {
+                    message.Status = MessageStatus.Suppressed;
+                    message.Reason = r;
+                    suppressed++;
+                    byReason[ReasonKey(r)] = byReason.GetValueOrDefault(ReasonKey(r)) + 1;
+                    variantCounts[variant.Id] = r == SuppressionReason.ControlGroup
+                        ? counts with { Suppressed = counts.Suppressed + 1, Control = counts.Control + 1 }
+                        : counts with { Suppressed = counts.Suppressed + 1 };
+                }
+                else
+                {
+                    var ch = channel!.Value;
+                    message.Status = MessageStatus.Queued;
+                    message.Address = ch == CampaignChannel.Web ? null : Address(ch);
+                    spent += UnitCost(campaign, ch);
+                    reached++;
+                    byChannel[ch.ToString()] = byChannel.GetValueOrDefault(ch.ToString()) + 1;
+                    variantCounts[variant.Id] = counts with { Reached = counts.Reached + 1 };
+                    foreach (var x in taking)
+                    {
+                        x.Displaced = true;
+                        displaced.Add(x.Id);
+                    }
+                    displacedTotal += taking.Count;
+                }
+                if (write) messages.Add(message);
+            }
+
+            if (write)
+            {
+                if (displaced.Count > 0)
+                {
+                    // Only still-queued messages are displaced: one the sender claimed meanwhile has gone out, so the plan
+                    // no longer holds and the launch starts over.
+                    var updated = await db.CampaignMessages.Where(m => displaced.Contains(m.Id) && m.Status == MessageStatus.Queued)
+                        .ExecuteUpdateAsync(s => s.SetProperty(m => m.Status, MessageStatus.Suppressed)
+                            .SetProperty(m => m.Reason, SuppressionReason.PressureCap)
+                            .SetProperty(m => m.DisplacedByCampaignId, campaignId), ct);
+                    if (updated != displaced.Count)
+                        throw new AudienceConflictException("A message to be displaced was sent meanwhile.");
+                }
+                await BulkInsert.WriteAsync(db, messages, ct);
+            }
+            var done = Math.Min(candidates.Count, offset + BatchSize);
+            progress?.Invoke((int)(done * 100L / candidates.Count), $"Planned {done:N0} of {candidates.Count:N0}");
+        }
+
+        var summary = new AudienceSummary
+        {
+            Targeted = targeted, WithoutVariant = withoutVariant, Reached = reached, Suppressed = suppressed,
+            SuppressedByReason = byReason, ReachedByChannel = byChannel,
+            Variants = variants.Select(v => new VariantAudienceCount(v.Id, v.Name, variantCounts[v.Id].Reached, variantCounts[v.Id].Suppressed, variantCounts[v.Id].Control)).ToList(),
+            Displaced = displacedTotal, EstimatedCostMinor = spent, Currency = campaign.Currency, PlannedAt = plannedAt,
+            ElapsedMs = started.ElapsedMilliseconds,
+        };
+        return summary;
+    }
+
+    private static bool HasRoom(ContactPolicy policy, List<ExistingContact> contacts, CampaignChannel channel) =>
+        contacts.Count < policy.MaxTotal && (Cap(policy, channel) is not { } cap || contacts.Count(x => x.Channel == channel) < cap);
+
+    /// <summary>
+    /// The lower-priority queued messages whose removal makes room on <paramref name="channel"/> (lowest priority first,
+    /// then the latest planned), or null when removing all of them would not be enough.
+    /// </summary>
+    private static List<ExistingContact>? TryDisplace(ContactPolicy policy, List<ExistingContact> contacts, CampaignChannel channel, int priority)
+    {
+        var movable = contacts.Where(x => x.Status == MessageStatus.Queued && x.Priority < priority)
+            .OrderBy(x => x.Priority).ThenByDescending(x => x.PlannedAt).ToList();
+        if (movable.Count == 0) return null;
+        var cap = Cap(policy, channel);
+        var needChannel = cap is { } c ? Math.Max(0, contacts.Count(x => x.Channel == channel) + 1 - c) : 0;
+        var needTotal = Math.Max(0, contacts.Count + 1 - policy.MaxTotal);
+        var taken = movable.Where(x => x.Channel == channel).Take(needChannel).ToList();
+        if (taken.Count < needChannel) return null;
+        var more = needTotal - taken.Count;
+        if (more > 0)
+        {
+            var others = movable.Where(x => !taken.Contains(x)).Take(more).ToList();
+            if (others.Count < more) return null;
+            taken.AddRange(others);
+        }
+        return taken;
+    }
+}

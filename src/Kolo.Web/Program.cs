@@ -89,6 +89,11 @@ builder.Services.AddSingleton<VisitReportService>();
 builder.Services.AddSingleton<SalesPlanningService>();
 builder.Services.AddSingleton<ITimelineSource, DealTimelineSource>();
 builder.Services.AddSingleton<ICustomerMergeParticipant, DealMergeParticipant>();
+builder.Services.AddSingleton<Kolo.Core.Marketing.CampaignService>();
+builder.Services.AddSingleton<Kolo.Core.Marketing.ContactPolicyService>();
+builder.Services.AddSingleton<Kolo.Core.Marketing.CampaignJobRunner>();
+builder.Services.AddSingleton<Kolo.Web.Marketing.CampaignSignal>();
+builder.Services.AddHostedService<Kolo.Web.Marketing.CampaignWorker>();
 
 builder.Services.AddIdentityCore<User>(o =>
     {
@@ -171,6 +176,7 @@ app.MapOrderEndpoints();
 app.MapAnalyticsEndpoints();
 app.MapSalesEndpoints();
 app.MapImportEndpoints();
+Kolo.Web.Marketing.CampaignEndpoints.MapCampaignEndpoints(app);
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await StartupTasks.RunAsync(app.Services, app.Logger);

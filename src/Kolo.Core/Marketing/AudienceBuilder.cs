@@ -243,7 +243,8 @@ public static class AudienceBuilder
                 else
                 {
                     var contacts = existing[id].Where(x => !x.Displaced).ToList();
-                    channel = eligible.FirstOrDefault(ch => HasRoom(policy, contacts, ch));
+                    // Nullable, so "no channel has room" is not mistaken for the first enum value.
+                    channel = eligible.Select(ch => (CampaignChannel?)ch).FirstOrDefault(ch => HasRoom(policy, contacts, ch!.Value));
                     if (channel is null)
                     {
                         foreach (var ch in eligible)

@@ -80,6 +80,8 @@ public sealed class PreviewInput
     public Guid? VariantId { get; set; }
 }
 
+public sealed record Choice(Guid Id, string Name, int? Count);
+
 public sealed record MessagePreview(Guid VariantId, string VariantName, CampaignChannel Channel, string? Subject, string Body);
 
 public sealed class WorkflowNote
@@ -455,6 +457,39 @@ public sealed class CampaignService(IDbContextFactory<KoloDb> dbFactory, TimePro
                        ?? throw ValidationFailedException.For("channel", $"The variant has no {channel} message.");
         return new MessagePreview(variant.Id, variant.Name, channel, rendered.Subject, rendered.Body);
     }
+
+    /// <summary>Segments a campaign can target (for the editor's pickers).</summary>
+    public async Task<IReadOnlyList<Choice>> SegmentChoicesAsync(Actor actor, CancellationToken ct = default)
+    {
+        EnsureCanManage(actor);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Segments.AsNoTracking().Where(s => s.ArchivedAt == null).OrderBy(s => s.Name)
+            .Select(s => new Choice(s.Id, s.Name, s.LastCount)).ToListAsync(ct);
+    }
+
+    /// <summary>Active users who can take call-list tasks.</summary>
+    public async Task<IReadOnlyList<Choice>> AgentChoicesAsync(Actor actor, CancellationToken ct = default)
+    {
+        EnsureCanManage(actor);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        return await db.Users.AsNoTracking().Where(u => u.DeactivatedAt == null).OrderBy(u => u.DisplayName)
+            .Select(u => new Choice(u.Id, u.DisplayName, null)).ToListAsync(ct);
+    }
+
+    /// <summary>The form model of a stored campaign, for editing.</summary>
+    public static CampaignInput InputOf(CampaignView c) => new()
+    {
+        Name = c.Name, Goal = c.Goal, Description = c.Description, Priority = c.Priority, StartsAt = c.StartsAt, EndsAt = c.EndsAt,
+        Currency = c.Currency, BudgetMinor = c.BudgetMinor, FixedCostMinor = c.FixedCostMinor, EmailCostMinor = c.EmailCostMinor,
+        SmsCostMinor = c.SmsCostMinor, CallCostMinor = c.CallCostMinor, WebCostMinor = c.WebCostMinor, SegmentIds = [.. c.SegmentIds],
+        ExcludeSegmentIds = [.. c.ExcludeSegmentIds], Channels = [.. c.Channels], ControlGroupPercent = c.ControlGroupPercent,
+        AttributionDays = c.AttributionDays, CallAgentIds = [.. c.CallAgentIds],
+        Variants = c.Variants.Select(v => new VariantInput
+        {
+            Id = v.Id, Name = v.Name, Audience = v.Audience, SegmentId = v.SegmentId, EmailSubject = v.EmailSubject, EmailBody = v.EmailBody,
+            SmsText = v.SmsText, CallScript = v.CallScript, WebMessage = v.WebMessage,
+        }).ToList(),
+    };
 
     private async Task ValidateAsync(KoloDb db, CampaignInput input, Campaign? existing, CancellationToken ct)
     {

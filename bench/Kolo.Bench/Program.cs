@@ -29,6 +29,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
                    [--database kolo_bench_analytics] [--reuse] [--keep] [--only fit,recompute,apriori] [--fit-runs 3] [--recompute-runs 2] [--raw-runs 2] [--show-sql]
           recommend-holdout --connection "<server cs>" [--file <online_retail.csv.gz>] [--split 2011-09-01]
                    [--min-support 0.01] [--min-confidence 0.2] [--sweep 0.005,0.0025] [--database kolo_bench_recommend] [--reuse] [--keep]
+          audience --connection "<server cs>" [--customers 1000000] [--preview-runs 2] [--seed 2026] [--keep]
         See bench/README.md.
         """);
     return 0;
@@ -65,6 +66,9 @@ try
             return 0;
         case "analytics":
             await Runner.RunAnalyticsAsync(options);
+            return 0;
+        case "audience":
+            await AudienceBench.RunAsync(options);
             return 0;
         case "recommend-holdout":
             await Runner.RunRecommendHoldoutAsync(options);

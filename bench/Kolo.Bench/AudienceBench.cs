@@ -146,6 +146,8 @@ public static class AudienceBench
             Console.WriteLine($"\nTargeted {launched.Targeted:N0}: reached {launched.Reached:N0} ({string.Join(", ", launched.ReachedByChannel.Select(kv => $"{kv.Key} {kv.Value:N0}"))}), " +
                               $"suppressed {launched.Suppressed:N0} ({string.Join(", ", launched.SuppressedByReason.OrderBy(kv => kv.Key).Select(kv => $"{kv.Key} {kv.Value:N0}"))}), " +
                               $"displaced {launched.Displaced:N0}; estimated cost {launched.EstimatedCostMinor / 100m:N2} UAH.");
+            if (preview is not null) Console.WriteLine("preview by stage (ms): " + string.Join(", ", preview.StageMs.Select(kv => $"{kv.Key} {kv.Value:N0}")));
+            Console.WriteLine("launch by stage (ms): " + string.Join(", ", launched.StageMs.Select(kv => $"{kv.Key} {kv.Value:N0}")));
             if (preview is not null && (preview.Reached != launched.Reached || preview.Suppressed != launched.Suppressed))
                 Console.WriteLine($"NOTE: the preview counted {preview.Reached:N0} reached / {preview.Suppressed:N0} suppressed, the launch differs.");
         }

@@ -139,7 +139,10 @@ public abstract class CampaignApiTests(KoloAppFixture fx) : CampaignTestBase(fx)
     [Fact]
     public async Task Launching_now_runs_in_the_worker_and_cancelling_fails_the_queued_messages()
     {
-        await SetPolicyAsync(maxTotal: 10, maxEmail: 10);
+        // Quiet hours from an hour ago to two hours ahead: the messages are planned then, so no sender takes them meanwhile.
+        var utcNow = DateTime.UtcNow;
+        await SetPolicyAsync(maxTotal: 10, maxEmail: 10, quietStart: utcNow.AddHours(-1).ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture),
+            quietEnd: utcNow.AddHours(2).ToString("HH:mm", System.Globalization.CultureInfo.InvariantCulture), timeZone: "Etc/UTC");
         using var admin = Fx.Admin();
         var customers = await SeedCustomersAsync(5);
         var segment = await StaticSegmentAsync(customers);
@@ -155,14 +158,15 @@ public abstract class CampaignApiTests(KoloAppFixture fx) : CampaignTestBase(fx)
         Assert.NotEqual(JsonValueKind.Null, running.GetProperty("launchedAt").ValueKind);
         Assert.NotEqual(JsonValueKind.Null, running.GetProperty("audienceSeed").ValueKind);
 
-        // Whatever a sender did meanwhile, the messages still queued are the ones cancelling fails.
-        var queuedBefore = (await MessagesAsync(id)).Where(m => m.Status == MessageStatus.Queued).Select(m => m.Id).ToHashSet();
+        var planned = await MessagesAsync(id);
+        Assert.All(planned, m => Assert.Equal(MessageStatus.Queued, m.Status));
+        Assert.All(planned, m => Assert.True(m.PlannedAt > utcNow.AddHours(1.5), $"planned at {m.PlannedAt:O}, inside the quiet hours"));
         var cancelled = await admin.PostJsonAsync($"/api/v1/campaigns/{id}/cancel", new { note = "Wrong price" }, HttpStatusCode.OK);
         Assert.Equal("Cancelled", cancelled.Str("status"));
         var messages = await MessagesAsync(id);
         Assert.Equal(5, messages.Count);
-        Assert.DoesNotContain(messages, m => m.Status == MessageStatus.Queued);
-        Assert.All(messages.Where(m => queuedBefore.Contains(m.Id)), m => Assert.Equal((MessageStatus.Failed, "cancelled"), (m.Status, m.Error)));
+        Assert.All(messages, m => Assert.Equal((MessageStatus.Failed, "cancelled"), (m.Status, m.Error)));
+        await SetPolicyAsync();
     }
 
     [Fact]

@@ -176,6 +176,21 @@ public static class AudienceBuilder
         var hasWeb = campaign.Channels.Contains(CampaignChannel.Web);
         var windowStart = plannedAt.AddDays(-policy.PeriodDays);
         var windowEnd = plannedAt.AddDays(policy.PeriodDays);
+        // Contacts of other campaigns around the planned time that count against the policy: queued, being sent or sent
+        // (a cancelled message — failed without ever being claimed — and suppressed ones do not). Read once for the whole
+        // window: asked per batch of customers, the database scanned the same messages again for every batch (38 s of 64 s
+        // at a million customers).
+        var candidateIds = candidates.Select(c => c.Id).ToHashSet();
+        var existing = (await (
+                from m in db.CampaignMessages
+                where m.PlannedAt > windowStart && m.PlannedAt < windowEnd && m.CampaignId != campaignId
+                      && m.Status != MessageStatus.Suppressed && !(m.Status == MessageStatus.Failed && m.ClaimedAt == null)
+                join c in db.Campaigns on m.CampaignId equals c.Id
+                select new { m.Id, m.CustomerId, m.Channel, m.Status, m.PlannedAt, c.Priority }).ToListAsync(ct))
+            .Where(x => candidateIds.Contains(x.CustomerId))
+            .Select(x => new ExistingContact(x.Id, x.CustomerId, x.Channel, x.Status, x.PlannedAt, x.Priority))
+            .ToLookup(x => x.CustomerId);
+        Lap("contacts");
         var decisions = new List<Decision>(candidates.Count);
         var withoutVariant = 0;
         var readShare = write ? 60 : 95;
@@ -195,17 +210,7 @@ public static class AudienceBuilder
             var inSegment = new Dictionary<Guid, HashSet<Guid>>();
             foreach (var (segmentId, query) in segmentVariants)
                 inSegment[segmentId] = (await query.Where(c => ids.Contains(c.Id)).Select(c => c.Id).ToListAsync(ct)).ToHashSet();
-            // Contacts of other campaigns around the planned time that count against the policy: queued, being sent or sent
-            // (a cancelled message — failed without ever being claimed — and suppressed ones do not).
-            var existing = (await (
-                    from m in db.CampaignMessages
-                    where ids.Contains(m.CustomerId) && m.CampaignId != campaignId && m.PlannedAt > windowStart && m.PlannedAt < windowEnd
-                          && m.Status != MessageStatus.Suppressed && !(m.Status == MessageStatus.Failed && m.ClaimedAt == null)
-                    join c in db.Campaigns on m.CampaignId equals c.Id
-                    select new { m.Id, m.CustomerId, m.Channel, m.Status, m.PlannedAt, c.Priority }).ToListAsync(ct))
-                .Select(x => new ExistingContact(x.Id, x.CustomerId, x.Channel, x.Status, x.PlannedAt, x.Priority))
-                .ToLookup(x => x.CustomerId);
-            Lap("contacts");
+            Lap("segments");
 
             foreach (var candidate in batch)
             {

@@ -90,7 +90,7 @@ public sealed class CampaignTests(KoloFixture kolo, ITestOutputHelper output) : 
 
     private void StaticSegment(string name, string[] customerIds)
     {
-        using var connection = new SqliteConnection($"Data Source={Path.Combine(Kolo.Server.DataDirectory, "kolo.db")}");
+        using var connection = new SqliteConnection($"Data Source={Path.Combine(Kolo.Server.DataDir, "kolo.db")}");
         connection.Open();
         using var tx = connection.BeginTransaction();
         var id = Guid.NewGuid().ToString().ToUpperInvariant();

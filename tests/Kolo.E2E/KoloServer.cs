@@ -32,8 +32,8 @@ public sealed class KoloServer : IAsyncDisposable
 
     public Uri BaseUrl { get; }
 
-    /// <summary>The server's data directory (its SQLite database is kolo.db there), for arranging rows no API writes yet.</summary>
-    public string DataDirectory => dataDir;
+    /// <summary>The server's data directory (its SQLite database is kolo.db there), for tests that seed records no API makes yet.</summary>
+    public string DataDir => dataDir;
 
     /// <summary>Everything the server printed so far (stdout and stderr interleaved), for failure messages.</summary>
     public string Output

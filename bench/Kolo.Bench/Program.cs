@@ -32,6 +32,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
           send     --connection "<server cs>" [--customers 1000000] [--messages 20000] [--sms 20000] [--batch 200]
                    [--smtp-host 127.0.0.1] [--smtp-port 2525] [--database kolo_bench_send] [--reuse] [--keep]
           results  --connection "<server cs>" [--customers 1000000] [--messages 1000000] [--orders 1000000] [--runs 3] [--seed 2026] [--keep]
+          audience --connection "<server cs>" [--customers 1000000] [--preview-runs 2] [--seed 2026] [--keep]
         See bench/README.md.
         """);
     return 0;
@@ -69,6 +70,9 @@ try
         case "analytics":
             await Runner.RunAnalyticsAsync(options);
             return 0;
+        case "audience":
+            await AudienceBench.RunAsync(options);
+            return 0;
         case "recommend-holdout":
             await Runner.RunRecommendHoldoutAsync(options);
             return 0;
@@ -79,7 +83,7 @@ try
             await ResultsBench.RunAsync(options);
             return 0;
         default:
-            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline, run-timeline, generate-import-files, run-import, import-writes, sales, analytics, recommend-holdout, send or results.");
+            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline, run-timeline, generate-import-files, run-import, import-writes, sales, analytics, recommend-holdout, audience, send or results.");
             return 2;
     }
 }

@@ -95,6 +95,11 @@ builder.AddCampaignSending(kolo);
 
 builder.Services.AddSingleton<Kolo.Core.Marketing.CampaignResponseService>();
 builder.Services.AddHostedService<Kolo.Web.Marketing.ConversionStampWorker>();
+builder.Services.AddSingleton<Kolo.Core.Marketing.CampaignService>();
+builder.Services.AddSingleton<Kolo.Core.Marketing.ContactPolicyService>();
+builder.Services.AddSingleton<Kolo.Core.Marketing.CampaignJobRunner>();
+builder.Services.AddSingleton<Kolo.Web.Marketing.CampaignSignal>();
+builder.Services.AddHostedService<Kolo.Web.Marketing.CampaignWorker>();
 
 builder.Services.AddIdentityCore<User>(o =>
     {
@@ -182,6 +187,7 @@ app.MapSalesEndpoints();
 app.MapImportEndpoints();
 app.MapCampaignSendingEndpoints();
 Kolo.Web.Marketing.ResultsEndpoints.MapCampaignResultsEndpoints(app);
+Kolo.Web.Marketing.CampaignEndpoints.MapCampaignEndpoints(app);
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 
 await StartupTasks.RunAsync(app.Services, app.Logger);

@@ -217,6 +217,27 @@ public abstract class SendingApiTests(SendingHostFixture fixture)
 
         // The campaign is complete: nothing is queued or sending any more.
         await Host.WaitForAsync(db => db.Campaigns.AnyAsync(x => x.Id == campaign.Id && x.Status == CampaignStatus.Completed), "the campaign to complete");
+
+        // A later e-mail campaign to the same customers leaves out the two who unsubscribed, with that reason.
+        await using (var db = await Host.Db.CreateDbContextAsync())
+        {
+            var now = DateTime.UtcNow;
+            var segment = new Segment { Name = "Later " + Unique.Name(), Kind = SegmentKind.Static, CreatedAt = now, UpdatedAt = now };
+            db.Segments.Add(segment);
+            db.SegmentMembers.AddRange(customers.Select(c => new SegmentMember { SegmentId = segment.Id, CustomerId = c.Id, AddedAt = now }));
+            await db.SaveChangesAsync();
+            var later = new Campaign
+            {
+                Name = "Later " + Unique.Name(), StartsAt = now, Channels = [CampaignChannel.Email], SegmentIds = [segment.Id],
+                ControlGroupPercent = 0, CreatedAt = now, UpdatedAt = now,
+                Variants = [new CampaignVariant { Name = "All", Audience = VariantAudience.All, EmailSubject = "Hi", EmailBody = "<p>Hi</p>" }],
+            };
+            var policy = new ContactPolicy { QuietHoursStart = null, QuietHoursEnd = null, MaxEmail = 5, MaxTotal = 5 };
+            var audience = await AudienceBuilder.BuildAsync(db, later, policy, now, write: false, progress: null, CancellationToken.None);
+            Assert.Equal(3, audience.Targeted);
+            Assert.Equal(1, audience.Reached);
+            Assert.Equal(2, audience.SuppressedByReason["unsubscribed"]);
+        }
     }
 
     [Fact]

@@ -145,6 +145,8 @@ public static class StartupTasks
         await SeedOrdersAsync(services, ids, now);
         await SeedPurchaseHistoryAsync(services, ids, now);
         await SeedDealsAsync(services, db, ids, salesActors, created.First(u => u.Role == UserRole.Manager), now);
+        await Kolo.Web.Marketing.MarketingDemo.SeedAsync(services.GetRequiredService<IDbContextFactory<KoloDb>>(),
+            created.First(u => u.Role == UserRole.Marketing).Id, created.First(u => u.Role == UserRole.Manager).Id, now);
     }
 
     /// <summary>Open deals across the stages (some idle, so at risk), closed deals for the forecast's history, targets and a commission plan.</summary>

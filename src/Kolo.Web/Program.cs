@@ -1,4 +1,5 @@
 using Kolo.Core.Sales;
+using Kolo.Web.Marketing;
 using Kolo.Web.Sales;
 using Kolo.Core.Analytics;
 using Kolo.Web.Analytics;
@@ -89,6 +90,8 @@ builder.Services.AddSingleton<VisitReportService>();
 builder.Services.AddSingleton<SalesPlanningService>();
 builder.Services.AddSingleton<ITimelineSource, DealTimelineSource>();
 builder.Services.AddSingleton<ICustomerMergeParticipant, DealMergeParticipant>();
+// Marketing: segments.
+builder.Services.AddSingleton<Kolo.Core.Marketing.SegmentService>();
 
 builder.Services.AddIdentityCore<User>(o =>
     {
@@ -170,6 +173,7 @@ app.MapProductEndpoints();
 app.MapOrderEndpoints();
 app.MapAnalyticsEndpoints();
 app.MapSalesEndpoints();
+app.MapSegmentEndpoints();
 app.MapImportEndpoints();
 app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
 

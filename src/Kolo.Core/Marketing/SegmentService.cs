@@ -12,7 +12,8 @@ namespace Kolo.Core.Marketing;
 
 public sealed class SegmentInput
 {
-    [Required, StringLength(200, MinimumLength = 1)] public string? Name { get; set; }
+    /// <summary>Required; checked with the definition so one response names every problem.</summary>
+    [StringLength(200)] public string? Name { get; set; }
     [StringLength(2000)] public string? Description { get; set; }
     public SegmentKind Kind { get; set; } = SegmentKind.Rules;
     public SegmentDefinition Definition { get; set; } = new();

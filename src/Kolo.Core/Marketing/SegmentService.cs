@@ -46,6 +46,13 @@ public sealed record SegmentRejectedRow(int Row, string Value, string Reason);
 
 public enum SegmentSort { Name, Updated, Count }
 
+public sealed record SegmentOption(string Value, string Label);
+
+/// <summary>What the rule builder's pickers offer: the choices of the id-valued fields and the known text values.</summary>
+public sealed record SegmentOptions(IReadOnlyList<SegmentOption> Segments, IReadOnlyList<SegmentOption> Tags, IReadOnlyList<SegmentOption> Owners,
+    IReadOnlyList<SegmentOption> Products, IReadOnlyList<string> Categories, IReadOnlyList<SegmentOption> Campaigns, IReadOnlyList<string> RfmSegments,
+    IReadOnlyList<SegmentOption> CustomFields);
+
 public sealed record SegmentQuery
 {
     public string? Q { get; init; }
@@ -157,6 +164,23 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
         {
             throw ValidationFailedException.For("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
         }
+    }
+
+    /// <summary>The picker choices of the rule builder (the first 1,000 products by name: a larger catalogue is typed by category).</summary>
+    public async Task<SegmentOptions> OptionsAsync(Actor actor, CancellationToken ct = default)
+    {
+        EnsureCanManage(actor);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        var segments = await db.Segments.AsNoTracking().Where(s => s.ArchivedAt == null).OrderBy(s => s.Name).Select(s => new SegmentOption(s.Id.ToString(), s.Name)).ToListAsync(ct);
+        var tags = await db.Tags.AsNoTracking().Where(t => t.ArchivedAt == null).OrderBy(t => t.NameKey).Select(t => new SegmentOption(t.Id.ToString(), t.Name)).ToListAsync(ct);
+        var owners = await db.Users.AsNoTracking().Where(u => u.DeactivatedAt == null).OrderBy(u => u.DisplayName).Select(u => new SegmentOption(u.Id.ToString(), u.DisplayName)).ToListAsync(ct);
+        var products = await db.Products.AsNoTracking().Where(p => p.Active).OrderBy(p => p.Name).Take(1000).Select(p => new SegmentOption(p.Id.ToString(), p.Name + " (" + p.Sku + ")")).ToListAsync(ct);
+        var categories = await db.Products.AsNoTracking().Where(p => p.Category != null).Select(p => p.Category!).Distinct().OrderBy(c => c).Take(1000).ToListAsync(ct);
+        var campaigns = await db.Campaigns.AsNoTracking().Where(c => c.ArchivedAt == null).OrderByDescending(c => c.Id).Take(500).Select(c => new SegmentOption(c.Id.ToString(), c.Name)).ToListAsync(ct);
+        var rfm = await db.CustomerScores.AsNoTracking().Where(s => s.Segment != null).Select(s => s.Segment!).Distinct().OrderBy(s => s).ToListAsync(ct);
+        var fields = await db.CustomFieldDefinitions.AsNoTracking().Where(f => f.ArchivedAt == null && f.EntityType == "customer").OrderBy(f => f.SortOrder)
+            .Select(f => new SegmentOption(f.Key, f.Label)).ToListAsync(ct);
+        return new SegmentOptions(segments, tags, owners, products, categories, campaigns, rfm, fields);
     }
 
     public async Task<SegmentView> GetAsync(Actor actor, Guid id, CancellationToken ct = default)

@@ -58,6 +58,8 @@ public static class SegmentEndpoints
         group.MapPost("/count", async (SegmentCountInput input, Guid? segmentId, SegmentService service, HttpContext http) =>
                 Results.Ok(await service.CountDefinitionAsync(http.User.ToActor(), input, segmentId, http.RequestAborted)))
             .WithSummary("The live count of an unsaved definition (segmentId: the static segment being edited, so its members count).");
+        group.MapGet("/options", async (SegmentService service, HttpContext http) => Results.Ok(await service.OptionsAsync(http.User.ToActor(), http.RequestAborted)))
+            .WithSummary("The choices of the rule builder: segments, tags, owners, products, categories, campaigns, RFM segments, custom fields.");
         group.MapGet("/fields", () => Results.Ok(SegmentFields.Operators))
             .WithSummary("The fields a condition can test and the operators of each.");
         group.MapGet("/{id:guid}/members", async (Guid id, int? limit, string? cursor, SegmentService service, HttpContext http) =>

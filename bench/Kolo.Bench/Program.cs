@@ -29,6 +29,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
                    [--database kolo_bench_analytics] [--reuse] [--keep] [--only fit,recompute,apriori] [--fit-runs 3] [--recompute-runs 2] [--raw-runs 2] [--show-sql]
           recommend-holdout --connection "<server cs>" [--file <online_retail.csv.gz>] [--split 2011-09-01]
                    [--min-support 0.01] [--min-confidence 0.2] [--sweep 0.005,0.0025] [--database kolo_bench_recommend] [--reuse] [--keep]
+          segments --connection "<server cs>" [--customers 1000000] [--lines 10000000] [--products 3000] [--seed 2026]
+                   [--database kolo_bench_segments] [--reuse] [--keep] [--runs 3] [--show-sql]
         See bench/README.md.
         """);
     return 0;
@@ -69,8 +71,11 @@ try
         case "recommend-holdout":
             await Runner.RunRecommendHoldoutAsync(options);
             return 0;
+        case "segments":
+            await Runner.RunSegmentsAsync(options);
+            return 0;
         default:
-            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline, run-timeline, generate-import-files, run-import, import-writes, sales, analytics or recommend-holdout.");
+            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline, run-timeline, generate-import-files, run-import, import-writes, sales, analytics, recommend-holdout or segments.");
             return 2;
     }
 }

@@ -269,7 +269,7 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
     {
         EnsureCanManage(actor);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        // A new segment gets a fresh id so its rules apply; an edited static one keeps its id so its members count.
+        // An edited segment keeps its id, so a static list's members count and a cycle through it is refused.
         var s = new Segment { Id = segmentId ?? Guid.CreateVersion7(), Kind = input.Kind, Definition = input.Definition ?? new SegmentDefinition() };
         SegmentRules.Validate(s.Definition, "definition").ThrowIfAny();
         var now = Now();

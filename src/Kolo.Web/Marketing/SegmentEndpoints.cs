@@ -57,7 +57,7 @@ public static class SegmentEndpoints
             .WithSummary("Count the members now (stored as the segment's last count).");
         group.MapPost("/count", async (SegmentCountInput input, Guid? segmentId, SegmentService service, HttpContext http) =>
                 Results.Ok(await service.CountDefinitionAsync(http.User.ToActor(), input, segmentId, http.RequestAborted)))
-            .WithSummary("The live count of an unsaved definition (segmentId: the static segment being edited, so its members count).");
+            .WithSummary("The live count of an unsaved definition (segmentId: the segment being edited, so a static list's members count and cycles through it are refused).");
         group.MapGet("/options", async (SegmentService service, HttpContext http) => Results.Ok(await service.OptionsAsync(http.User.ToActor(), http.RequestAborted)))
             .WithSummary("The choices of the rule builder: segments, tags, owners, products, categories, campaigns, RFM segments, custom fields.");
         group.MapGet("/fields", () => Results.Ok(SegmentFields.Operators))

@@ -192,7 +192,12 @@ public static partial class Runner
                 {
                     var query = await SegmentEvaluator.QueryAsync(db, valuable, DateTime.UtcNow, CancellationToken.None);
                     _ = await query.OrderBy(c => c.SortName).ThenBy(c => c.Id).Take(50)
-                        .Select(c => new { c.Id, c.SortName, c.DisplayName, c.Status, Score = db.CustomerScores.Where(s => s.CustomerId == c.Id).Select(s => new { s.Segment, s.ClvMinor }).FirstOrDefault() })
+                        .Select(c => new
+                        {
+                            c.Id, c.SortName, c.DisplayName, c.Status, Email = c.Emails.Select(e => e.Address).FirstOrDefault(),
+                            Segment = db.CustomerScores.Where(s => s.CustomerId == c.Id).Select(s => s.Segment).FirstOrDefault(),
+                            Clv = db.CustomerScores.Where(s => s.CustomerId == c.Id).Select(s => (long?)s.ClvMinor).FirstOrDefault(),
+                        })
                         .ToListAsync();
                 }
                 koloBest = Math.Min(koloBest, sw.Elapsed.TotalSeconds);

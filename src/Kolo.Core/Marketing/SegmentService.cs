@@ -295,7 +295,10 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
             .Select(c => new
             {
                 c.Id, c.SortName, c.DisplayName, c.Status, Email = c.Emails.Select(e => e.Address).FirstOrDefault(),
-                Score = db.CustomerScores.Where(x => x.CustomerId == c.Id).Select(x => new { x.Segment, x.ClvMinor, x.Currency }).FirstOrDefault(),
+                // Scalar subqueries (primary-key lookups): a projected FirstOrDefault would become a window function over every score.
+                Segment = db.CustomerScores.Where(x => x.CustomerId == c.Id).Select(x => x.Segment).FirstOrDefault(),
+                Clv = db.CustomerScores.Where(x => x.CustomerId == c.Id).Select(x => (long?)x.ClvMinor).FirstOrDefault(),
+                Currency = db.CustomerScores.Where(x => x.CustomerId == c.Id).Select(x => x.Currency).FirstOrDefault(),
             }).ToListAsync(ct);
         string? next = null;
         if (rows.Count > limit)
@@ -303,7 +306,7 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
             rows.RemoveAt(limit);
             next = EncodeCursor(rows[^1].SortName, rows[^1].Id);
         }
-        return new Page<SegmentMemberView>(rows.Select(r => new SegmentMemberView(r.Id, r.DisplayName, r.Status, r.Email, r.Score?.Segment, r.Score?.ClvMinor, r.Score?.Currency)).ToList(), next);
+        return new Page<SegmentMemberView>(rows.Select(r => new SegmentMemberView(r.Id, r.DisplayName, r.Status, r.Email, r.Segment, r.Clv, r.Currency)).ToList(), next);
     }
 
     public async Task<SegmentMembersChange> AddMembersAsync(Actor actor, Guid id, IReadOnlyCollection<Guid> customerIds, CancellationToken ct = default)

@@ -164,6 +164,9 @@ public abstract class SegmentApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Equal(6, rejected[1].GetProperty("row").GetInt32());
         var members = Ids(await admin.GetJsonAsync($"/api/v1/segments/{list.Id()}/members"));
         Assert.Equal(new[] { a.Id(), b.Id(), c.Id() }.Order(), members.Order());
+        // The live count of the list being edited counts its members (and what the edit includes).
+        var live = await admin.PostJsonAsync($"/api/v1/segments/count?segmentId={list.Id()}", new { kind = "Static", definition = new { } }, HttpStatusCode.OK);
+        Assert.Equal(3, live.GetProperty("count").GetInt32());
         // The same file again adds nobody; a plain text/csv body works too.
         using var again = await admin.SendRawAsync(HttpMethod.Post, $"/api/v1/segments/{list.Id()}/members/import", csv, contentType: "text/csv");
         var second = await again.ExpectAsync(HttpStatusCode.OK);

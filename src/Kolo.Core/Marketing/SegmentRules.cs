@@ -191,29 +191,30 @@ public static class SegmentRules
         {
             case SegmentFields.Kind: { var v = Enums<CustomerKind>(c); return Negate(x => v.Contains(x.Kind), notIn); }
             case SegmentFields.Status: { var v = Enums<LifecycleStatus>(c); return Negate(x => v.Contains(x.Status), notIn); }
-            // A customer without the value is in no list: "not in" keeps them (NOT over a NULL test would drop them).
-            case SegmentFields.Gender: { var v = Enums<Gender>(c).Cast<Gender?>().ToList(); return notIn ? x => x.Gender == null || !v.Contains(x.Gender) : x => v.Contains(x.Gender); }
-            case SegmentFields.MaritalStatus: { var v = Enums<MaritalStatus>(c).Cast<MaritalStatus?>().ToList(); return notIn ? x => x.MaritalStatus == null || !v.Contains(x.MaritalStatus) : x => v.Contains(x.MaritalStatus); }
-            case SegmentFields.PreferredChannel: { var v = Enums<ContactChannel>(c).Cast<ContactChannel?>().ToList(); return notIn ? x => x.PreferredChannel == null || !v.Contains(x.PreferredChannel) : x => v.Contains(x.PreferredChannel); }
+            // A customer without the value is in no list: "not in" keeps them (NOT over a NULL test would drop them). The explicit
+            // "!= null" on "in" spares EF's NULL-in-list compensation (an OR that PostgreSQL cannot use an index for).
+            case SegmentFields.Gender: { var v = Enums<Gender>(c).Cast<Gender?>().ToList(); return notIn ? x => x.Gender == null || !v.Contains(x.Gender) : x => x.Gender != null && v.Contains(x.Gender); }
+            case SegmentFields.MaritalStatus: { var v = Enums<MaritalStatus>(c).Cast<MaritalStatus?>().ToList(); return notIn ? x => x.MaritalStatus == null || !v.Contains(x.MaritalStatus) : x => x.MaritalStatus != null && v.Contains(x.MaritalStatus); }
+            case SegmentFields.PreferredChannel: { var v = Enums<ContactChannel>(c).Cast<ContactChannel?>().ToList(); return notIn ? x => x.PreferredChannel == null || !v.Contains(x.PreferredChannel) : x => x.PreferredChannel != null && v.Contains(x.PreferredChannel); }
             case SegmentFields.City:
             {
                 var v = c.Values.Select(TextNormalizer.Normalize).ToList();
-                return notIn ? x => x.CityKey == null || !v.Contains(x.CityKey) : x => v.Contains(x.CityKey!);
+                return notIn ? x => x.CityKey == null || !v.Contains(x.CityKey) : x => x.CityKey != null && v.Contains(x.CityKey);
             }
             case SegmentFields.PreferredLanguage:
             {
                 var v = c.Values.Select(s => s.Trim()).ToList();
-                return notIn ? x => x.PreferredLanguage == null || !v.Contains(x.PreferredLanguage) : x => v.Contains(x.PreferredLanguage!);
+                return notIn ? x => x.PreferredLanguage == null || !v.Contains(x.PreferredLanguage) : x => x.PreferredLanguage != null && v.Contains(x.PreferredLanguage);
             }
             case SegmentFields.Source:
             {
                 var v = c.Values.Select(s => s.Trim()).ToList();
-                return notIn ? x => x.Source == null || !v.Contains(x.Source) : x => v.Contains(x.Source!);
+                return notIn ? x => x.Source == null || !v.Contains(x.Source) : x => x.Source != null && v.Contains(x.Source);
             }
             case SegmentFields.Owner:
             {
                 var v = Ids(c).Cast<Guid?>().ToList();
-                return notIn ? x => x.OwnerId == null || !v.Contains(x.OwnerId) : x => v.Contains(x.OwnerId);
+                return notIn ? x => x.OwnerId == null || !v.Contains(x.OwnerId) : x => x.OwnerId != null && v.Contains(x.OwnerId);
             }
             case SegmentFields.Age:
             {
@@ -256,7 +257,7 @@ public static class SegmentRules
             case SegmentFields.RfmSegment:
             {
                 var v = c.Values.Select(s => s.Trim()).ToList();
-                return Negate(x => db.CustomerScores.Any(s => s.CustomerId == x.Id && v.Contains(s.Segment!)), notIn);
+                return Negate(x => db.CustomerScores.Any(s => s.CustomerId == x.Id && s.Segment != null && v.Contains(s.Segment)), notIn);
             }
             case SegmentFields.RecencyScore or SegmentFields.FrequencyScore or SegmentFields.MonetaryScore:
             {
@@ -287,12 +288,12 @@ public static class SegmentRules
                 if (c.Field == SegmentFields.BoughtProduct)
                 {
                     var v = Ids(c).Cast<Guid?>().ToList();
-                    lines = lines.Where(l => v.Contains(l.ProductId));
+                    lines = lines.Where(l => l.ProductId != null && v.Contains(l.ProductId));
                 }
                 else
                 {
                     var v = c.Values.Select(s => s.Trim()).ToList();
-                    lines = lines.Where(l => db.Products.Any(p => p.Id == l.ProductId && v.Contains(p.Category!)));
+                    lines = lines.Where(l => db.Products.Any(p => p.Id == l.ProductId && p.Category != null && v.Contains(p.Category)));
                 }
                 return Negate(x => lines.Any(l => l.CustomerId == x.Id), c.Operator == SegmentFields.NoneOf);
             }
@@ -327,7 +328,7 @@ public static class SegmentRules
                 var v = Enums<Sentiment>(c).Cast<Sentiment?>().ToList();
                 var from = c.From;
                 var to = c.To;
-                return x => db.Interactions.Any(i => i.CustomerId == x.Id && i.ArchivedAt == null && v.Contains(i.Sentiment)
+                return x => db.Interactions.Any(i => i.CustomerId == x.Id && i.ArchivedAt == null && i.Sentiment != null && v.Contains(i.Sentiment)
                                                      && (from == null || i.OccurredAt >= from) && (to == null || i.OccurredAt <= to));
             }
             default: throw ValidationFailedException.For("definition.conditions", $"Unknown field '{c.Field}'.");

@@ -256,6 +256,19 @@ public abstract class SegmentRulesTests(KoloAppFixture fx) : ApiTestBase(fx)
         // Match All of several conditions, and Any: customers of this test only (its city prefix and custom key are its own).
         var all = await CountAsync(admin, new { match = "All", conditions = new[] { scope, Cond("status", "in", ["Lead", "Customer"]), Cond("tag", "any", [w.TagX]), Cond("clv", "between", [5000, null]) } });
         Assert.Equal(w.Customers.Count(c => c.Status is LifecycleStatus.Lead or LifecycleStatus.Customer && c.Tags.Any(t => t.TagId == w.TagX) && Score(c)?.ClvMinor >= 500_000), all);
+        // Several score conditions of an All-match share one read of the score row; a "not in" beside them still applies.
+        var scores = await CountAsync(admin, new
+        {
+            match = "All",
+            conditions = new[]
+            {
+                scope, Cond("rfmSegment", "in", ["Champions", "At risk"]), Cond("clv", "between", [5000, null]), Cond("recencyScore", "between", [2, null]),
+                Cond("probabilityAlive", "between", [null, 0.85]), Cond("rfmSegment", "notIn", ["At risk"]),
+            },
+        });
+        var scoresExpected = w.Customers.Count(c => Score(c) is { } s && s.Segment is "Champions" && s.ClvMinor >= 500_000 && s.RecencyScore >= 2 && s.ProbabilityAlive <= 0.85);
+        Assert.True(scoresExpected > 0);
+        Assert.Equal(scoresExpected, scores);
         var any = await CountAsync(admin, new { match = "Any", conditions = new[] { Cond("city", "in", [w.CityPrefix + "B"]), Cond("custom", "equals", ["Beta"], key: w.Key), Cond("boughtCategory", "any", [w.CategoryB]) } });
         var anyExpected = w.Customers.Count(c => c.Addresses.FirstOrDefault()?.City == w.CityPrefix + "B" || c.CustomFields.GetValueOrDefault(w.Key) == "Beta"
             || Bought(c, l => w.Categories[l.ProductId!.Value] == w.CategoryB, null, null));

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Linq.Expressions;
+using Kolo.Core.Analytics;
 using Kolo.Core.Customers;
 using Kolo.Core.Data;
 using Kolo.Core.Orders;
@@ -84,7 +85,22 @@ public static class SegmentRules
     {
         Validate(definition, "definition").ThrowIfAny();
         if (definition.Conditions.Count == 0) return customers;
-        var predicates = definition.Conditions.Select(c => Predicate(db, c, now)).ToList();
+        var conditions = definition.Conditions;
+        var predicates = new List<Expression<Func<Customer, bool>>>();
+        if (definition.Match == RuleMatch.All)
+        {
+            // Every score test of an All-match reads the same row: one EXISTS over customer_scores instead of one per condition.
+            var tests = conditions.Where(c => c.Operator != SegmentFields.NotIn).Select(ScoreTest).OfType<Expression<Func<CustomerScore, bool>>>().ToList();
+            if (tests.Count > 1)
+            {
+                var s = Expression.Parameter(typeof(CustomerScore), "s");
+                var all = tests.Skip(1).Aggregate(new ParameterReplacer(tests[0].Parameters[0], s).Visit(tests[0].Body),
+                    (acc, t) => Expression.AndAlso(acc, new ParameterReplacer(t.Parameters[0], s).Visit(t.Body)));
+                predicates.Add(ScoresAny(db, Expression.Lambda<Func<CustomerScore, bool>>(all, s)));
+                conditions = conditions.Where(c => c.Operator == SegmentFields.NotIn || ScoreTest(c) is null).ToList();
+            }
+        }
+        predicates.AddRange(conditions.Select(c => Predicate(db, c, now)));
         var parameter = Expression.Parameter(typeof(Customer), "c");
         Expression body = Rebind(predicates[0], parameter);
         foreach (var p in predicates.Skip(1))
@@ -254,31 +270,10 @@ public static class SegmentRules
                 };
             }
             case SegmentFields.Custom: return CustomField(db, c);
-            case SegmentFields.RfmSegment:
-            {
-                var v = c.Values.Select(s => s.Trim()).ToList();
-                return Negate(x => db.CustomerScores.Any(s => s.CustomerId == x.Id && s.Segment != null && v.Contains(s.Segment)), notIn);
-            }
-            case SegmentFields.RecencyScore or SegmentFields.FrequencyScore or SegmentFields.MonetaryScore:
-            {
-                int? min = Bound(c, 0) is { } a ? (int)a : null, max = Bound(c, 1) is { } b ? (int)b : null;
-                return c.Field switch
-                {
-                    SegmentFields.RecencyScore => x => db.CustomerScores.Any(s => s.CustomerId == x.Id && s.RecencyScore != null && (min == null || s.RecencyScore >= min) && (max == null || s.RecencyScore <= max)),
-                    SegmentFields.FrequencyScore => x => db.CustomerScores.Any(s => s.CustomerId == x.Id && s.FrequencyScore != null && (min == null || s.FrequencyScore >= min) && (max == null || s.FrequencyScore <= max)),
-                    _ => x => db.CustomerScores.Any(s => s.CustomerId == x.Id && s.MonetaryScore != null && (min == null || s.MonetaryScore >= min) && (max == null || s.MonetaryScore <= max)),
-                };
-            }
-            case SegmentFields.ProbabilityAlive:
-            {
-                double? min = Bound(c, 0) is { } a ? (double)a : null, max = Bound(c, 1) is { } b ? (double)b : null;
-                return x => db.CustomerScores.Any(s => s.CustomerId == x.Id && s.ProbabilityAlive != null && (min == null || s.ProbabilityAlive >= min) && (max == null || s.ProbabilityAlive <= max));
-            }
-            case SegmentFields.Clv:
-            {
-                long? min = Minor(Bound(c, 0)), max = Minor(Bound(c, 1));
-                return x => db.CustomerScores.Any(s => s.CustomerId == x.Id && (min == null || s.ClvMinor >= min) && (max == null || s.ClvMinor <= max));
-            }
+            case SegmentFields.RfmSegment or SegmentFields.RecencyScore or SegmentFields.FrequencyScore or SegmentFields.MonetaryScore
+                or SegmentFields.ProbabilityAlive or SegmentFields.Clv:
+                // "Not in" an RFM segment is the negation of "in": customers without scores are not in any segment.
+                return Negate(ScoresAny(db, ScoreTest(c)!), notIn);
             case SegmentFields.BoughtProduct or SegmentFields.BoughtCategory:
             {
                 var from = c.From;
@@ -333,6 +328,47 @@ public static class SegmentRules
             }
             default: throw ValidationFailedException.For("definition.conditions", $"Unknown field '{c.Field}'.");
         }
+    }
+
+    /// <summary>The test a score condition puts on the customer's score row ("in" for an RFM segment); null for other fields.</summary>
+    private static Expression<Func<CustomerScore, bool>>? ScoreTest(SegmentCondition c)
+    {
+        switch (c.Field)
+        {
+            case SegmentFields.RfmSegment:
+            {
+                var v = c.Values.Select(s => s.Trim()).ToList();
+                return s => s.Segment != null && v.Contains(s.Segment);
+            }
+            case SegmentFields.RecencyScore or SegmentFields.FrequencyScore or SegmentFields.MonetaryScore:
+            {
+                int? min = Bound(c, 0) is { } a ? (int)a : null, max = Bound(c, 1) is { } b ? (int)b : null;
+                return c.Field switch
+                {
+                    SegmentFields.RecencyScore => s => s.RecencyScore != null && (min == null || s.RecencyScore >= min) && (max == null || s.RecencyScore <= max),
+                    SegmentFields.FrequencyScore => s => s.FrequencyScore != null && (min == null || s.FrequencyScore >= min) && (max == null || s.FrequencyScore <= max),
+                    _ => s => s.MonetaryScore != null && (min == null || s.MonetaryScore >= min) && (max == null || s.MonetaryScore <= max),
+                };
+            }
+            case SegmentFields.ProbabilityAlive:
+            {
+                double? min = Bound(c, 0) is { } a ? (double)a : null, max = Bound(c, 1) is { } b ? (double)b : null;
+                return s => s.ProbabilityAlive != null && (min == null || s.ProbabilityAlive >= min) && (max == null || s.ProbabilityAlive <= max);
+            }
+            case SegmentFields.Clv:
+            {
+                long? min = Minor(Bound(c, 0)), max = Minor(Bound(c, 1));
+                return s => (min == null || s.ClvMinor >= min) && (max == null || s.ClvMinor <= max);
+            }
+            default: return null;
+        }
+    }
+
+    /// <summary>Customers whose score row passes <paramref name="test"/>: one EXISTS over customer_scores.</summary>
+    private static Expression<Func<Customer, bool>> ScoresAny(KoloDb db, Expression<Func<CustomerScore, bool>> test)
+    {
+        var scores = db.CustomerScores.Where(test);
+        return x => scores.Any(s => s.CustomerId == x.Id);
     }
 
     /// <summary>Orders that are purchases: confirmed and later, not quotes, not cancelled, not returns.</summary>

@@ -33,6 +33,8 @@ if (args.Length == 0 || args[0] is "-h" or "--help" or "help")
                    [--smtp-host 127.0.0.1] [--smtp-port 2525] [--database kolo_bench_send] [--reuse] [--keep]
           results  --connection "<server cs>" [--customers 1000000] [--messages 1000000] [--orders 1000000] [--runs 3] [--seed 2026] [--keep]
           audience --connection "<server cs>" [--customers 1000000] [--preview-runs 2] [--seed 2026] [--keep]
+          segments --connection "<server cs>" [--customers 1000000] [--lines 10000000] [--products 3000] [--seed 2026]
+                   [--database kolo_bench_segments] [--reuse] [--keep] [--runs 3] [--show-sql]
         See bench/README.md.
         """);
     return 0;
@@ -82,8 +84,11 @@ try
         case "results":
             await ResultsBench.RunAsync(options);
             return 0;
+        case "segments":
+            await Runner.RunSegmentsAsync(options);
+            return 0;
         default:
-            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline, run-timeline, generate-import-files, run-import, import-writes, sales, analytics, recommend-holdout, audience, send or results.");
+            Console.Error.WriteLine($"Unknown command '{args[0]}'. Use generate, run, generate-timeline, run-timeline, generate-import-files, run-import, import-writes, sales, analytics, recommend-holdout, segments, audience, send or results.");
             return 2;
     }
 }

@@ -1,4 +1,5 @@
 using Kolo.Core.Sales;
+using Kolo.Web.Marketing;
 using Kolo.Web.Sales;
 using Kolo.Core.Analytics;
 using Kolo.Web.Analytics;
@@ -100,6 +101,8 @@ builder.Services.AddSingleton<Kolo.Core.Marketing.ContactPolicyService>();
 builder.Services.AddSingleton<Kolo.Core.Marketing.CampaignJobRunner>();
 builder.Services.AddSingleton<Kolo.Web.Marketing.CampaignSignal>();
 builder.Services.AddHostedService<Kolo.Web.Marketing.CampaignWorker>();
+// Marketing: segments.
+builder.Services.AddSingleton<Kolo.Core.Marketing.SegmentService>();
 
 builder.Services.AddIdentityCore<User>(o =>
     {
@@ -184,6 +187,7 @@ app.MapProductEndpoints();
 app.MapOrderEndpoints();
 app.MapAnalyticsEndpoints();
 app.MapSalesEndpoints();
+app.MapSegmentEndpoints();
 app.MapImportEndpoints();
 app.MapCampaignSendingEndpoints();
 Kolo.Web.Marketing.ResultsEndpoints.MapCampaignResultsEndpoints(app);

@@ -71,7 +71,9 @@ public static class SegmentEvaluator
         foreach (var excludeId in definition.ExcludeSegmentIds)
         {
             var excluded = Build(db, loaded[excludeId], loaded, now).Select(c => c.Id);
-            members = members.Where(c => !excluded.Contains(c.Id));
+            // NOT EXISTS, not NOT IN: PostgreSQL turns it into an anti-join, where NOT IN (nullable semantics) stays a
+            // subplan that degrades to a per-row scan once the excluded ids outgrow work_mem.
+            members = members.Where(c => !excluded.Any(id => id == c.Id));
         }
         return members;
     }

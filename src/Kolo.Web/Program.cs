@@ -20,7 +20,6 @@ using Kolo.Web.Customers;
 using Kolo.Web.Tasks;
 using Kolo.Web.Timeline;
 using Kolo.Web.Platform;
-using Kolo.Web.Marketing;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;

@@ -66,6 +66,9 @@ public sealed class SegmentTests(KoloFixture kolo, ITestOutputHelper output) : U
         await Field(page, "Search").FillAsync(suffix);
         var row = page.GetByRole(AriaRole.Row).Filter(new() { HasText = name });
         await Expect(row).ToHaveCountAsync(1);
+        // Wait for the search to have replaced the list (only the header and this row left): a click on a row of the
+        // list being replaced would be lost.
+        await Expect(page.GetByRole(AriaRole.Row).Filter(new() { HasNotText = name })).ToHaveCountAsync(1);
         await row.GetByRole(AriaRole.Button, new() { Name = "Count now" }).ClickAsync();
         await Expect(row.GetByTestId("segment-count")).ToHaveTextAsync("3");
     });

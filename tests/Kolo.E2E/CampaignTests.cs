@@ -105,6 +105,21 @@ public sealed class CampaignTests(KoloFixture kolo, ITestOutputHelper output) : 
             await Expect(manager.Locator("#res-suppressed")).ToContainTextAsync(reason);
     });
 
+    [Fact]
+    public Task The_contact_policy_page_gives_the_website_tracking_tag() => InBrowserAsync(async page =>
+    {
+        await SignInAsync(page, "marketing@kolo.local", KoloServer.DemoPassword);
+        await GoToAsync(page, "/campaigns/contact-policy");
+        await Expect(page.GetByRole(AriaRole.Heading, new() { Name = "Website tracking" })).ToBeVisibleAsync();
+        var tag = page.GetByLabel("Tag for your website");
+        await Expect(tag).ToHaveValueAsync(new Regex(@"^<script src=""http://[^""]+/t/kolo\.js"" async></script>$"));
+        // The tag points at a script this Kolo serves.
+        var src = Regex.Match(await tag.InputValueAsync(), @"src=""([^""]+)""").Groups[1].Value;
+        var script = await page.APIRequest.GetAsync(src);
+        Assert.Equal(200, script.Status);
+        Assert.Contains("identify", await script.TextAsync(), StringComparison.Ordinal);
+    });
+
     private async Task<string> CustomerAsync(string lastName, string status, string? email, object[] consents, string source) =>
         (await Kolo.PostAsync("/api/v1/customers", new Dictionary<string, object?>
         {

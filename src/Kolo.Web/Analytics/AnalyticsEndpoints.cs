@@ -124,31 +124,8 @@ public sealed class AnalyticsWorker(AnalyticsJobRunner runner, AnalyticsSignal s
         }
     }
 
-    private async Task RunAsync(AnalyticsJob job, CancellationToken stoppingToken)
-    {
-        using var running = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var beat = HeartbeatAsync(job.Id, running.Token);
-        try { await runner.RunAsync(job, stoppingToken); }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { /* another node takes it over */ }
-        catch (Exception e)
-        {
-            log.LogError(e, "Analytics job {JobId} failed", job.Id);
-            await runner.FinishAsync(job.Id, AnalyticsJobStatus.Failed, null, "The job stopped on an unexpected error: " + e.Message, CancellationToken.None);
-        }
-        finally
-        {
-            await running.CancelAsync();
-            try { await beat; } catch (OperationCanceledException) { /* stopped */ }
-        }
-    }
-
-    private async Task HeartbeatAsync(Guid jobId, CancellationToken ct)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(20));
-        while (await timer.WaitForNextTickAsync(ct))
-        {
-            try { await runner.HeartbeatAsync(jobId, ct); }
-            catch (Exception e) when (e is not OperationCanceledException) { log.LogWarning(e, "Analytics job {JobId}: heartbeat failed", jobId); }
-        }
-    }
+    private Task RunAsync(AnalyticsJob job, CancellationToken stoppingToken) => Kolo.Web.Platform.ClaimedJob.RunAsync(
+        "Analytics", job.Id, TimeSpan.FromSeconds(20), ct => runner.HeartbeatAsync(job.Id, ct), ct => runner.RunAsync(job, ct),
+        e => runner.FinishAsync(job.Id, AnalyticsJobStatus.Failed, null, "The job stopped on an unexpected error: " + e.Message, CancellationToken.None),
+        log, stoppingToken);
 }

@@ -60,39 +60,14 @@ public sealed class ImportRunner(ImportService imports, ImportEngine engine, Imp
         }
     }
 
-    private async Task RunAsync(Kolo.Core.Integration.ImportJob job, CancellationToken stoppingToken)
-    {
-        using var running = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var beat = HeartbeatAsync(job.Id, running.Token);
-        try
+    private Task RunAsync(Kolo.Core.Integration.ImportJob job, CancellationToken stoppingToken) => ClaimedJob.RunAsync(
+        "Import", job.Id, TimeSpan.FromSeconds(Math.Max(1, options.Value.StaleAfterSeconds / 4)), ct => imports.HeartbeatAsync(job.Id, ct),
+        async ct =>
         {
             var path = FileOf(kolo.Value, job.Id);
             if (!File.Exists(path)) await engine.FailAsync(job.Id, "The uploaded file is missing from the data directory.", CancellationToken.None);
-            else await engine.RunAsync(job.Id, path, null, stoppingToken);
-        }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
-        {
-            // Shutting down: the job stays Running; its heartbeat goes stale and a node resumes it.
-        }
-        catch (Exception e)
-        {
-            log.LogError(e, "Import {JobId} failed", job.Id);
-            await engine.FailAsync(job.Id, "The import stopped on an unexpected error; the rows committed so far are kept. Run it again to continue.", CancellationToken.None);
-        }
-        finally
-        {
-            await running.CancelAsync();
-            try { await beat; } catch (OperationCanceledException) { /* stopped */ }
-        }
-    }
-
-    private async Task HeartbeatAsync(Guid jobId, CancellationToken ct)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(Math.Max(1, options.Value.StaleAfterSeconds / 4)));
-        while (await timer.WaitForNextTickAsync(ct))
-        {
-            try { await imports.HeartbeatAsync(jobId, ct); }
-            catch (Exception e) when (e is not OperationCanceledException) { log.LogWarning(e, "Import {JobId}: heartbeat failed", jobId); }
-        }
-    }
+            else await engine.RunAsync(job.Id, path, null, ct);
+        },
+        _ => engine.FailAsync(job.Id, "The import stopped on an unexpected error; the rows committed so far are kept. Run it again to continue.", CancellationToken.None),
+        log, stoppingToken);
 }

@@ -152,32 +152,8 @@ public sealed class CampaignWorker(CampaignJobRunner runner, CampaignSignal sign
         }
     }
 
-    private async Task RunAsync(Kolo.Core.Marketing.CampaignJob job, CancellationToken stoppingToken)
-    {
-        using var running = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-        var beat = HeartbeatAsync(job.Id, running.Token);
-        try { await runner.RunAsync(job, stoppingToken); }
-        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { /* another node takes it over */ }
-        catch (Exception e)
-        {
-            log.LogError(e, "Campaign job {JobId} failed", job.Id);
-            await runner.FinishAsync(job.Id, CampaignJobStatus.Failed, null, "The job stopped on an unexpected error: " + e.Message, CancellationToken.None);
-        }
-        finally
-        {
-            await running.CancelAsync();
-            try { await beat; } catch (OperationCanceledException) { /* stopped */ }
-        }
-    }
-
-    private async Task HeartbeatAsync(Guid jobId, CancellationToken ct)
-    {
-        using var timer = new PeriodicTimer(TimeSpan.FromSeconds(20));
-        while (await timer.WaitForNextTickAsync(ct))
-        {
-            // On SQLite a launch holds the write lock, so a heartbeat may wait and fail; the job is still alive.
-            try { await runner.HeartbeatAsync(jobId, ct); }
-            catch (Exception e) when (e is not OperationCanceledException) { log.LogDebug(e, "Campaign job {JobId}: heartbeat failed", jobId); }
-        }
-    }
+    private Task RunAsync(Kolo.Core.Marketing.CampaignJob job, CancellationToken stoppingToken) => Kolo.Web.Platform.ClaimedJob.RunAsync(
+        "Campaign", job.Id, TimeSpan.FromSeconds(20), ct => runner.HeartbeatAsync(job.Id, ct), ct => runner.RunAsync(job, ct),
+        e => runner.FinishAsync(job.Id, CampaignJobStatus.Failed, null, "The job stopped on an unexpected error: " + e.Message, CancellationToken.None),
+        log, stoppingToken);
 }

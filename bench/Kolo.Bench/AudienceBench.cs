@@ -38,7 +38,7 @@ public static class AudienceBench
         var cs = new NpgsqlConnectionStringBuilder(server) { Database = Database, CommandTimeout = 0 }.ConnectionString;
         var dbOptions = new DbContextOptionsBuilder<KoloDb>();
         DatabaseSetup.Configure(dbOptions, DatabaseProvider.Postgres, cs);
-        var factory = new Factory(dbOptions.Options);
+        var factory = new BenchDb.Factory(dbOptions.Options);
         try
         {
             var sw = Stopwatch.StartNew();
@@ -99,7 +99,7 @@ public static class AudienceBench
                         sentOthers++;
                     }
                 }
-                await WriteAsync(factory, records);
+                await BenchDb.WriteAsync(factory, records);
             }
             await using (var db = factory.CreateDbContext()) await db.Database.ExecuteSqlRawAsync("ANALYZE");
             Console.WriteLine($"Loaded {customerCount:N0} customers, {queuedOthers:N0} queued e-mails of a lower-priority campaign, {sentOthers:N0} sent SMS of a higher one in {sw.Elapsed.TotalSeconds:F1} s.");
@@ -216,18 +216,5 @@ public static class AudienceBench
         var seconds = sw.Elapsed.TotalSeconds;
         await using var count = new NpgsqlCommand("SELECT count(*) FROM bench_messages", c);
         return ((long)(await count.ExecuteScalarAsync())!, seconds);
-    }
-
-    private static async Task WriteAsync(IDbContextFactory<KoloDb> factory, IReadOnlyCollection<object> records)
-    {
-        await using var db = factory.CreateDbContext();
-        await using var tx = await db.Database.BeginTransactionAsync();
-        await BulkInsert.WriteAsync(db, records);
-        await tx.CommitAsync();
-    }
-
-    private sealed class Factory(DbContextOptions<KoloDb> options) : IDbContextFactory<KoloDb>
-    {
-        public KoloDb CreateDbContext() => new(options);
     }
 }

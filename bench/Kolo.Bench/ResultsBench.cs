@@ -40,7 +40,7 @@ public static class ResultsBench
         var cs = new NpgsqlConnectionStringBuilder(server) { Database = Database, CommandTimeout = 0 }.ConnectionString;
         var dbOptions = new DbContextOptionsBuilder<KoloDb>();
         DatabaseSetup.Configure(dbOptions, DatabaseProvider.Postgres, cs);
-        var factory = new Factory(dbOptions.Options);
+        var factory = new BenchDb.Factory(dbOptions.Options);
         try
         {
             var sw = Stopwatch.StartNew();
@@ -74,7 +74,7 @@ public static class ResultsBench
             {
                 var batch = chunk.Select(_ => sample.Next(now)).ToList();
                 customers.AddRange(batch.Select(c => c.Id));
-                await WriteAsync(factory, batch);
+                await BenchDb.WriteAsync(factory, batch);
             }
             var reasons = new[] { SuppressionReason.PressureCap, SuppressionReason.NoConsent, SuppressionReason.Unsubscribed, SuppressionReason.NoAddress, SuppressionReason.OverBudget };
             foreach (var chunk in Enumerable.Range(0, messageCount).Chunk(50_000))
@@ -100,7 +100,7 @@ public static class ResultsBench
                     }
                     batch.Add(m);
                 }
-                await WriteAsync(factory, batch);
+                await BenchDb.WriteAsync(factory, batch);
             }
             var number = 0;
             foreach (var chunk in Enumerable.Range(0, orderCount).Chunk(50_000))
@@ -129,7 +129,7 @@ public static class ResultsBench
                         batch.Add(new OrderLine { OrderId = back.Id, LineNo = 1, ProductId = product.Id, Sku = product.Sku, Description = product.Name, Quantity = 1, UnitPriceMinor = product.ListPriceMinor, LineTotalMinor = -product.ListPriceMinor });
                     }
                 }
-                await WriteAsync(factory, batch);
+                await BenchDb.WriteAsync(factory, batch);
             }
             await using (var db = factory.CreateDbContext()) await db.Database.ExecuteSqlRawAsync("ANALYZE");
             Console.WriteLine($"Loaded {customerCount:N0} customers, {messageCount:N0} campaign messages, {number:N0} orders and returns in {sw.Elapsed.TotalSeconds:F1} s.");
@@ -229,18 +229,5 @@ public static class ResultsBench
             await using var reader = await cmd.ExecuteReaderAsync();
             while (await reader.ReadAsync()) { }
         }
-    }
-
-    private static async Task WriteAsync(IDbContextFactory<KoloDb> factory, IReadOnlyCollection<object> records)
-    {
-        await using var db = factory.CreateDbContext();
-        await using var tx = await db.Database.BeginTransactionAsync();
-        await BulkInsert.WriteAsync(db, records);
-        await tx.CommitAsync();
-    }
-
-    private sealed class Factory(DbContextOptions<KoloDb> options) : IDbContextFactory<KoloDb>
-    {
-        public KoloDb CreateDbContext() => new(options);
     }
 }

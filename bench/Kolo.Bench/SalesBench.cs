@@ -38,7 +38,7 @@ public static class SalesBench
         var cs = new NpgsqlConnectionStringBuilder(server) { Database = Database, CommandTimeout = 0 }.ConnectionString;
         var dbOptions = new DbContextOptionsBuilder<KoloDb>();
         DatabaseSetup.Configure(dbOptions, DatabaseProvider.Postgres, cs);
-        var factory = new Factory(dbOptions.Options);
+        var factory = new BenchDb.Factory(dbOptions.Options);
         try
         {
             var sw = Stopwatch.StartNew();
@@ -70,7 +70,7 @@ public static class SalesBench
             {
                 var batch = chunk.Select(i => { var c = sample.Next(now); c.OwnerId = reps[i % reps.Count]; return c; }).ToList();
                 customers.AddRange(batch.Select(c => c.Id));
-                await WriteAsync(factory, batch);
+                await BenchDb.WriteAsync(factory, batch);
             }
             var deals = 0;
             var changes = 0;
@@ -110,7 +110,7 @@ public static class SalesBench
                     records.Add(deal);
                     deals++;
                 }
-                await WriteAsync(factory, records);
+                await BenchDb.WriteAsync(factory, records);
             }
             await using (var db = factory.CreateDbContext()) await db.Database.ExecuteSqlRawAsync("ANALYZE");
             Console.WriteLine($"Loaded {customerCount:N0} customers, {deals:N0} deals ({openCount:N0} open), {changes:N0} stage stays in {sw.Elapsed.TotalSeconds:F1} s.");
@@ -144,14 +144,6 @@ public static class SalesBench
                 await drop.ExecuteNonQueryAsync();
             }
         }
-    }
-
-    private static async Task WriteAsync(IDbContextFactory<KoloDb> factory, IReadOnlyCollection<object> records)
-    {
-        await using var db = factory.CreateDbContext();
-        await using var tx = await db.Database.BeginTransactionAsync();
-        await BulkInsert.WriteAsync(db, records);
-        await tx.CommitAsync();
     }
 
     /// <summary>The same aggregates and first pages the board shows, as hand-written SQL (the database's own cost).</summary>
@@ -225,10 +217,5 @@ public static class SalesBench
     {
         var sorted = values.Order().ToList();
         return sorted[Math.Clamp((int)Math.Ceiling(p / 100.0 * sorted.Count) - 1, 0, sorted.Count - 1)];
-    }
-
-    private sealed class Factory(DbContextOptions<KoloDb> options) : IDbContextFactory<KoloDb>
-    {
-        public KoloDb CreateDbContext() => new(options);
     }
 }

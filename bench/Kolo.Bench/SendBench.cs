@@ -37,7 +37,7 @@ public static class SendBench
         var cs = new NpgsqlConnectionStringBuilder(server) { Database = database, CommandTimeout = 0 }.ConnectionString;
         var dbOptions = new DbContextOptionsBuilder<KoloDb>();
         DatabaseSetup.Configure(dbOptions, DatabaseProvider.Postgres, cs);
-        var factory = new Factory(dbOptions.Options);
+        var factory = new BenchDb.Factory(dbOptions.Options);
         var exists = false;
         await using (var c = new NpgsqlConnection(server))
         {
@@ -61,7 +61,7 @@ public static class SendBench
                 await using (var db = factory.CreateDbContext()) await DatabaseSetup.MigrateAsync(db);
                 var sample = new SampleCustomers(11);
                 foreach (var chunk in Enumerable.Range(0, customerCount).Chunk(50_000))
-                    await WriteAsync(factory, chunk.Select(_ => (object)sample.Next(now)).ToList());
+                    await BenchDb.WriteAsync(factory, chunk.Select(_ => (object)sample.Next(now)).ToList());
                 Console.WriteLine($"{customerCount:N0} customers written in {sw.Elapsed.TotalSeconds:F1} s");
             }
             await using (var db = factory.CreateDbContext())
@@ -73,12 +73,12 @@ public static class SendBench
 
             var email = Campaign("Bench e-mail", CampaignChannel.Email, CampaignStatus.Running, now);
             var sms = Campaign("Bench SMS", CampaignChannel.Sms, CampaignStatus.Draft, now);
-            await WriteAsync(factory, [email, sms, .. email.Variants, .. sms.Variants]);
+            await BenchDb.WriteAsync(factory, [email, sms, .. email.Variants, .. sms.Variants]);
             sw.Restart();
             foreach (var chunk in customers.Take(emailCount).Select((id, i) => (id, i)).Chunk(50_000))
-                await WriteAsync(factory, chunk.Select(x => (object)Message(email, x.id, CampaignChannel.Email, $"c{x.i}@bench.kolo", now)).ToList());
+                await BenchDb.WriteAsync(factory, chunk.Select(x => (object)Message(email, x.id, CampaignChannel.Email, $"c{x.i}@bench.kolo", now)).ToList());
             foreach (var chunk in customers.Take(smsCount).Select((id, i) => (id, i)).Chunk(50_000))
-                await WriteAsync(factory, chunk.Select(x => (object)Message(sms, x.id, CampaignChannel.Sms, $"+38067{x.i:D7}", now)).ToList());
+                await BenchDb.WriteAsync(factory, chunk.Select(x => (object)Message(sms, x.id, CampaignChannel.Sms, $"+38067{x.i:D7}", now)).ToList());
             Console.WriteLine($"{emailCount:N0} e-mails and {smsCount:N0} SMS queued in {sw.Elapsed.TotalSeconds:F1} s");
 
             var clock = TimeProvider.System;
@@ -180,17 +180,4 @@ public static class SendBench
         CampaignId = c.Id, VariantId = c.Variants[0].Id, CustomerId = customerId, Channel = channel, Status = MessageStatus.Queued, Address = address,
         PlannedAt = now.AddMinutes(-1), CreatedAt = now,
     };
-
-    private static async Task WriteAsync(IDbContextFactory<KoloDb> factory, IReadOnlyCollection<object> records)
-    {
-        await using var db = factory.CreateDbContext();
-        await using var tx = await db.Database.BeginTransactionAsync();
-        await BulkInsert.WriteAsync(db, records);
-        await tx.CommitAsync();
-    }
-
-    private sealed class Factory(DbContextOptions<KoloDb> options) : IDbContextFactory<KoloDb>
-    {
-        public KoloDb CreateDbContext() => new(options);
-    }
 }

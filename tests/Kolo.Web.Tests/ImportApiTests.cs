@@ -7,6 +7,7 @@ using Kolo.Core.Customers;
 using Kolo.Core.Data;
 using Kolo.Core.Integration;
 using Kolo.Core.Orders;
+using Kolo.Core.Platform;
 using Kolo.Web.Integration;
 using Kolo.Web.Platform;
 using Kolo.Web.Tests.Infrastructure;
@@ -205,6 +206,64 @@ public abstract class ImportApiTests(KoloAppFixture fx) : ApiTestBase(fx)
             Assert.Equal("Item, no. 2", orders.SelectMany(o => o.Lines).First(l => l.Sku == prefix + "-P2").Description);
             var buyer = await db.Customers.SingleAsync(c => c.ExternalId == customer);
             Assert.Equal(LifecycleStatus.Customer, buyer.Status);
+        }
+    }
+
+    [Fact]
+    public async Task A_batch_prepared_while_the_previous_one_is_written_sees_its_customers_orders_and_promotions()
+    {
+        // Two prospects from a customer import, then orders of two lines per batch: the engine reads batch n + 1 while
+        // batch n is being written, so a customer created or promoted by batch n must not be created or promoted again.
+        var prefix = "PL" + Unique.Word(6).ToUpperInvariant();
+        using var admin = Fx.Admin();
+        var people = await admin.ImportAsync(ImportApi.Utf8(CustomerCsv(prefix, "Pipeline")), "people.csv", "customers", CustomerMapping);
+        Assert.Equal(2, people.Int("created"));
+        var buyers = new[] { $"{prefix}-1", $"{prefix}-2", $"{prefix}-NEW" };
+        var csv = new StringBuilder("Order,Customer,Date,Sku,Qty,Price\n");
+        for (var o = 1; o <= 12; o++)
+            csv.Append(CultureInfo.InvariantCulture, $"{prefix}-O{o},{buyers[o % 3]},2024-05-{o:00} 09:00:00,{prefix}-SKU{o % 4},1,2.50\n");
+        // Order 5 gets a second line in the next batch (a file not sorted by order).
+        csv.Append(CultureInfo.InvariantCulture, $"{prefix}-O5,{buyers[5 % 3]},2024-05-05 09:00:00,{prefix}-SKU9,3,1.00\n");
+        var bytes = ImportApi.Utf8(csv.ToString());
+        var services = Fx.Factory.Services;
+        var job = new ImportJob
+        {
+            Kind = ImportKind.Orders, Status = ImportStatus.Running, FileName = "orders.csv", FileSize = bytes.Length,
+            Mapping = new Dictionary<string, string>
+            {
+                ["externalId"] = "Order", ["customerExternalId"] = "Customer", ["orderedAt"] = "Date", ["sku"] = "Sku",
+                ["quantity"] = "Qty", ["unitPrice"] = "Price", ["$currency"] = "UAH",
+            },
+            CreatedAt = DateTime.UtcNow, StartedAt = DateTime.UtcNow, HeartbeatAt = DateTime.UtcNow,
+        };
+        var path = ImportRunner.FileOf(services.GetRequiredService<IOptions<KoloOptions>>().Value, job.Id);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllBytesAsync(path, bytes);
+        await using (var db = await Db.CreateDbContextAsync())
+        {
+            db.ImportJobs.Add(job);
+            await db.SaveChangesAsync();
+        }
+        var engine = new ImportEngine(Db, TimeProvider.System, services.GetRequiredService<PhoneNormalizer>(), services.GetRequiredService<CustomerService>()) { BatchRows = 2 };
+        var committed = new List<int>();
+        await engine.RunAsync(job.Id, path, j => committed.Add(j.Rows));
+
+        Assert.Equal([2, 4, 6, 8, 10, 12, 13], committed);
+        await using (var db = await Db.CreateDbContextAsync())
+        {
+            var done = await db.ImportJobs.SingleAsync(j => j.Id == job.Id);
+            Assert.Equal((ImportStatus.Succeeded, 13, 0, 12, 1), (done.Status, done.Rows, done.Rejected, done.Created, done.Updated));
+            var customers = await db.Customers.Where(c => c.ExternalId!.StartsWith(prefix)).ToListAsync();
+            Assert.Equal(buyers.Order(), customers.Select(c => c.ExternalId!).Order());
+            Assert.All(customers, c => Assert.Equal(LifecycleStatus.Customer, c.Status));
+            foreach (var c in customers)
+                Assert.Equal(4, await db.Orders.CountAsync(o => o.CustomerId == c.Id));
+            var ids = customers.Select(c => c.Id).ToList();
+            var statusChanges = await db.AuditEntries.Where(a => ids.Contains(a.EntityId) && a.Action == AuditActions.Updated).CountAsync();
+            Assert.Equal(2, statusChanges);
+            var split = await db.Orders.Include(o => o.Lines).SingleAsync(o => o.Number == prefix + "-O5");
+            Assert.Equal((2, 250L + 300L), (split.Lines.Count, split.TotalMinor));
+            Assert.Equal(5, await db.Products.CountAsync(p => p.Sku.StartsWith(prefix)));
         }
     }
 

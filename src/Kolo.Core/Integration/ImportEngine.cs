@@ -39,6 +39,12 @@ internal abstract class BatchProcessor(ColumnMap map)
 
     public abstract Task ProcessAsync(KoloDb db, List<ImportRow> rows, BatchResult result, CancellationToken ct);
 
+    /// <summary>
+    /// True when these rows must not be prepared before the previous batch is committed (beyond sharing a key with
+    /// it, which the engine checks): they would read what that batch is still writing.
+    /// </summary>
+    public virtual bool DependsOnPreviousBatch(List<ImportRow> rows) => false;
+
     /// <summary>Checks one row on its own (no database), throwing <see cref="RowRejectedException"/>: the wizard's preview.</summary>
     public abstract void Validate(ImportRow row);
 
@@ -60,6 +66,13 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
     public int BatchRows { get; set; } = 10_000;
 
     /// <summary>Processes the job. <paramref name="afterBatch"/> sees the job after each commit (progress, tests).</summary>
+    /// <remarks>
+    /// Two batches are in hand at once: while one is written and committed, the next is read, checked and turned into
+    /// records, so the parsing and the database work overlap. A batch that names a record of the batch still being
+    /// written (the same key, or a return of a line it may hold) waits for that commit before it is prepared.
+    /// Batches commit strictly in file order, each with the job's counters, so a crash still loses no row and
+    /// repeats none.
+    /// </remarks>
     public async Task RunAsync(Guid jobId, string path, Action<ImportJob>? afterBatch = null, CancellationToken ct = default)
     {
         ImportJob job;
@@ -74,6 +87,8 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
             }
         }
         var actor = await ActorOfAsync(job.CreatedById, ct);
+        Task? writing = null;
+        var writingKeys = new HashSet<string>(StringComparer.Ordinal);
         try
         {
             using var source = ImportSource.Open(path, job.FileName);
@@ -84,6 +99,27 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
             var batch = new List<ImportRow>();
             var keys = new HashSet<string>(StringComparer.Ordinal);
             string? lastKey = null;
+
+            async Task HandOverAsync(long position, bool finished)
+            {
+                if (writing is not null && (keys.Overlaps(writingKeys) || processor.DependsOnPreviousBatch(batch)))
+                {
+                    await writing;
+                    writing = null;
+                }
+                var prepared = await PrepareAsync(processor, batch, ct);
+                if (writing is not null)
+                {
+                    try { await writing; }
+                    catch { await prepared.Db.DisposeAsync(); throw; }
+                }
+                // On a thread of its own: SQLite's "async" calls complete synchronously, which would serialise the two.
+                writing = Task.Run(() => CommitAsync(job, prepared, position, finished, afterBatch, ct), CancellationToken.None);
+                (writingKeys, keys) = (keys, writingKeys);
+                keys.Clear();
+                batch = [];
+            }
+
             while (source.Next() is { } row)
             {
                 if (rowIds is not null) row = WithRowId(row, rowIds);
@@ -91,23 +127,24 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
                 var key = processor.KeyOf(row);
                 var full = batch.Count >= BatchRows && (!processor.GroupsRows || key != lastKey);
                 var repeat = !processor.GroupsRows && key is not null && keys.Contains(key);
-                if (full || repeat)
-                {
-                    await CommitAsync(job, processor, batch, source.Position, ct);
-                    afterBatch?.Invoke(job);
-                    batch.Clear();
-                    keys.Clear();
-                }
+                if (full || repeat) await HandOverAsync(source.Position, finished: false);
                 batch.Add(row);
                 if (key is not null) keys.Add(key);
                 lastKey = key;
             }
-            await CommitAsync(job, processor, batch, job.FileSize, ct, finished: true);
-            afterBatch?.Invoke(job);
+            await HandOverAsync(job.FileSize, finished: true);
+            await writing!;
         }
         catch (Exception e) when (e is ImportSetupException or InvalidDataException or CsvHelper.CsvHelperException or IOException)
         {
+            if (writing is not null) await Task.WhenAny(writing);
             await FailAsync(jobId, e is ImportSetupException ? e.Message : "The file could not be read: " + e.Message, CancellationToken.None);
+        }
+        catch
+        {
+            // The batch being written finishes (or fails) on its own; the job's runner reports the error.
+            if (writing is not null) await Task.WhenAny(writing);
+            throw;
         }
     }
 
@@ -127,24 +164,41 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
             .SetProperty(j => j.FinishedAt, now).SetProperty(j => j.HeartbeatAt, now), ct);
     }
 
-    private async Task CommitAsync(ImportJob job, BatchProcessor processor, List<ImportRow> rows, long position, CancellationToken ct, bool finished = false)
+    /// <summary>A batch turned into records, with the context that read it (it tracks the changed records) — not yet written.</summary>
+    private sealed record PreparedBatch(KoloDb Db, BatchResult Result);
+
+    private async Task<PreparedBatch> PrepareAsync(BatchProcessor processor, List<ImportRow> rows, CancellationToken ct)
     {
-        await using var db = await dbFactory.CreateDbContextAsync(ct);
-        db.ChangeTracker.AutoDetectChangesEnabled = false;
-        await using var tx = await db.Database.BeginTransactionAsync(ct);
-        var result = new BatchResult { Rows = rows.Count };
-        if (rows.Count > 0)
+        var db = await dbFactory.CreateDbContextAsync(ct);
+        try
         {
-            await processor.ProcessAsync(db, rows, result, ct);
+            db.ChangeTracker.AutoDetectChangesEnabled = false;
+            var result = new BatchResult { Rows = rows.Count };
+            if (rows.Count > 0) await processor.ProcessAsync(db, rows, result, ct);
             db.ChangeTracker.DetectChanges();
-            // A dry run counts what would happen and keeps the rejects, but writes no records.
-            if (job.DryRun) db.ChangeTracker.Clear();
-            // New records go in bulk; SaveChanges below writes the changed ones and the job's counters.
-            else
-            {
-                await BulkInsert.WriteAsync(db, result.NewRecords, ct);
-                foreach (var update in result.Updates) await update(db, ct);
-            }
+            return new PreparedBatch(db, result);
+        }
+        catch
+        {
+            await db.DisposeAsync();
+            throw;
+        }
+    }
+
+    /// <summary>Writes a prepared batch with the job's counters and rejects in one transaction.</summary>
+    private async Task CommitAsync(ImportJob job, PreparedBatch batch, long position, bool finished, Action<ImportJob>? afterBatch, CancellationToken ct)
+    {
+        await using var db = batch.Db;
+        var result = batch.Result;
+        await using var relaxed = await SqliteImportSettings.ApplyAsync(db, ct);
+        await using var tx = await db.Database.BeginTransactionAsync(ct);
+        // A dry run counts what would happen and keeps the rejects, but writes no records.
+        if (job.DryRun) db.ChangeTracker.Clear();
+        // New records go in bulk; SaveChanges below writes the changed ones and the job's counters.
+        else if (result.Rows > 0)
+        {
+            await BulkInsert.WriteAsync(db, result.NewRecords, ct);
+            foreach (var update in result.Updates) await update(db, ct);
         }
         var now = clock.GetUtcNow().UtcDateTime;
         job.Rows += result.Rows;
@@ -170,6 +224,7 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
             entry.Property(p).IsModified = true;
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
+        afterBatch?.Invoke(job);
     }
 
     private async Task<Actor> ActorOfAsync(Guid? userId, CancellationToken ct)
@@ -178,5 +233,33 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var user = await db.Users.AsNoTracking().FirstOrDefaultAsync(u => u.Id == userId, ct);
         return user is null ? Actor.System : Actor.From(user);
+    }
+}
+
+/// <summary>
+/// SQLite settings for an import's write transactions, restored before the pooled connection goes back. Each batch
+/// commits without waiting for the disk (synchronous NORMAL: in WAL mode a power cut may lose the last batches but
+/// never corrupts the file, and the job's counters commit with its rows, so a re-run redoes exactly those), and the
+/// write-ahead log is copied into the database every 400 MB instead of every 4 MB (each copy ends with a disk flush).
+/// </summary>
+internal sealed class SqliteImportSettings : IAsyncDisposable
+{
+    private readonly KoloDb? _db;
+
+    private SqliteImportSettings(KoloDb? db) => _db = db;
+
+    public static async Task<SqliteImportSettings> ApplyAsync(KoloDb db, CancellationToken ct)
+    {
+        if (!db.Database.IsSqlite()) return new SqliteImportSettings(null);
+        await db.Database.OpenConnectionAsync(ct);
+        await db.Database.ExecuteSqlRawAsync("PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 100000; PRAGMA cache_size = -131072;", ct);
+        return new SqliteImportSettings(db);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_db is null) return;
+        await _db.Database.ExecuteSqlRawAsync("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 1000; PRAGMA cache_size = -2000;");
+        await _db.Database.CloseConnectionAsync();
     }
 }

@@ -22,6 +22,11 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
     private readonly HashSet<string> _createdThisRun = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Product> _products = new(StringComparer.Ordinal);
 
+    // Customers the previous batch created or promoted. The engine prepares a batch while the one before it is still
+    // being written, so these are not in the database yet when this batch looks its customers up.
+    private Dictionary<string, Customer> _createdBefore = new(StringComparer.Ordinal), _createdNow = new(StringComparer.Ordinal);
+    private HashSet<Guid> _promotedBefore = [], _promotedNow = [];
+
     public override bool GroupsRows => true;
 
     public override string? KeyOf(ImportRow row) =>
@@ -34,8 +39,14 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
 
     private bool IsReturn(string key) => Map.Option("cancellationPrefix") is { } p && key.StartsWith(p, StringComparison.Ordinal);
 
+    /// <summary>A return points at lines of earlier orders and changes their returned count: those must be committed.</summary>
+    public override bool DependsOnPreviousBatch(List<ImportRow> rows) =>
+        Map.Option("cancellationPrefix") is not null && rows.Any(r => KeyOf(r) is { } key && IsReturn(key));
+
     public override async Task ProcessAsync(KoloDb db, List<ImportRow> rows, BatchResult result, CancellationToken ct)
     {
+        (_createdBefore, _createdNow) = (_createdNow, new Dictionary<string, Customer>(StringComparer.Ordinal));
+        (_promotedBefore, _promotedNow) = (_promotedNow, []);
         var now = clock.GetUtcNow().UtcDateTime;
         var groups = new Dictionary<string, List<Line>>(StringComparer.Ordinal);
         foreach (var row in rows)
@@ -119,6 +130,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
             {
                 result.NewRecords.Add(promotion);
                 promoted.Add(customer.Id);
+                _promotedNow.Add(customer.Id);
             }
         }
 
@@ -201,8 +213,14 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         var found = await db.Customers.AsNoTracking().Where(c => ids.Contains(c.ExternalId!))
             .Select(c => new Customer { Id = c.Id, ExternalId = c.ExternalId, OwnerId = c.OwnerId, Status = c.Status })
             .ToDictionaryAsync(c => c.ExternalId!, StringComparer.Ordinal, ct);
+        foreach (var c in found.Values.Where(c => _promotedBefore.Contains(c.Id))) c.Status = LifecycleStatus.Customer;
         foreach (var (id, line) in byId.Where(x => !found.ContainsKey(x.Key)))
         {
+            if (_createdBefore.TryGetValue(id, out var created))
+            {
+                found[id] = created;
+                continue;
+            }
             // The file names the customer only by id: the name shows that id until someone enters the real one.
             var customer = new Customer
             {
@@ -215,6 +233,8 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
             result.NewRecords.Add(Audit.Entry(actor, now, CustomerService.EntityType, customer.Id, AuditActions.Created,
                 Audit.Diff(new Dictionary<string, string?>(), CustomerService.Snapshot(customer))));
             found[id] = customer;
+            // A copy: the record itself is being written while the next batch reads this one.
+            _createdNow[id] = new Customer { Id = customer.Id, ExternalId = id, OwnerId = customer.OwnerId, Status = customer.Status };
         }
         return found;
     }

@@ -78,7 +78,21 @@ public abstract class AnalyticsAccessTests(KoloAppFixture fx) : ApiTestBase(fx)
             await client.GetJsonAsync($"/api/v1/customers/{theirs}/recommendations", HttpStatusCode.NotFound);
             await client.GetJsonAsync($"/api/v1/customers/{mine}/recommendations");
             Assert.Equal([mine], (await client.GetJsonAsync("/api/v1/analytics/top-customers?by=margin")).Items().Select(i => i.GetProperty("customerId").GetGuid()));
-            await client.GetJsonAsync("/api/v1/analytics/rfm");
+            // The charts count the seller's own customer only, as the customer list the grid links to does.
+            var grid = await client.GetJsonAsync("/api/v1/analytics/rfm");
+            Assert.Equal(1, grid.GetProperty("cells").EnumerateArray().Sum(c => c.GetProperty("customers").GetInt32()));
+            Assert.Equal(1, grid.GetProperty("segments").EnumerateArray().Sum(c => c.GetProperty("customers").GetInt32()));
+            Assert.Equal(3_000, grid.GetProperty("cells").EnumerateArray().Sum(c => c.GetProperty("revenueMinor").GetInt64()));
+            var assortment = await client.GetJsonAsync("/api/v1/analytics/assortment?by=segment");
+            Assert.Equal(3_000, assortment.GetProperty("rowRevenueMinor").EnumerateArray().Sum(r => r.GetInt64()));
+        }
+        // A manager's grid counts both buyers (and any other customer scored in this database).
+        using (var managerClient = manager.Client())
+        {
+            var grid = await managerClient.GetJsonAsync("/api/v1/analytics/rfm");
+            Assert.True(grid.GetProperty("cells").EnumerateArray().Sum(c => c.GetProperty("customers").GetInt32()) >= 2);
+            var assortment = await managerClient.GetJsonAsync("/api/v1/analytics/assortment?by=segment");
+            Assert.True(assortment.GetProperty("rowRevenueMinor").EnumerateArray().Sum(r => r.GetInt64()) >= 6_000);
         }
         // Marketing runs analytics too.
         var marketing = await Fx.CreateUserAsync("Marketing");

@@ -308,11 +308,22 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
 
     // ---- charts
 
+    /// <summary>
+    /// The scores of the customers the actor sees: a Sales user's charts count their own customers, as the customer
+    /// list the R×F grid links to does.
+    /// </summary>
+    private static IQueryable<CustomerScore> VisibleScores(KoloDb db, Actor actor)
+    {
+        if (CustomerAccessRules.SeesAllCustomers(actor)) return db.CustomerScores;
+        var visible = db.Customers.VisibleTo(db, actor);
+        return db.CustomerScores.Where(s => visible.Any(c => c.Id == s.CustomerId));
+    }
+
     public async Task<RfmGridView> RfmGridAsync(Actor actor, CancellationToken ct = default)
     {
         EnsureCanRead(actor);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var scores = db.CustomerScores.Where(s => s.RecencyScore != null);
+        var scores = VisibleScores(db, actor).Where(s => s.RecencyScore != null);
         var cells = await scores.GroupBy(s => new { R = s.RecencyScore!.Value, F = s.FrequencyScore!.Value })
             .Select(g => new { g.Key.R, g.Key.F, Customers = g.Count(), Revenue = g.Sum(s => s.RevenueMinor) }).ToListAsync(ct);
         var segments = await scores.GroupBy(s => s.Segment!)
@@ -329,7 +340,7 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
         if (bins is < 2 or > 100) throw ValidationFailedException.For("bins", "bins must be between 2 and 100.");
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var meta = await db.CustomerScores.AsNoTracking().OrderBy(s => s.CustomerId).Select(s => new { s.AsOf, s.Currency }).FirstOrDefaultAsync(ct);
-        var scored = db.CustomerScores.Where(s => s.ProbabilityAlive != null);
+        var scored = VisibleScores(db, actor).Where(s => s.ProbabilityAlive != null);
         var histogram = new List<HistogramBin>();
         if (await scored.AnyAsync(ct))
         {
@@ -359,6 +370,11 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
         var settings = await SettingsAsync(db, ct);
         var currency = settings.Currency;
         var purchases = PurchaseHistory.Purchases(db, currency);
+        if (!CustomerAccessRules.SeesAllCustomers(actor))
+        {
+            var visible = db.Customers.VisibleTo(db, actor);
+            purchases = purchases.Where(o => visible.Any(c => c.Id == o.CustomerId));
+        }
         // The segments are as of the scores' day: purchases after it are no part of what made a customer's segment.
         if (by == "segment" && await db.CustomerScores.AsNoTracking().Select(s => (DateTime?)s.AsOf).FirstOrDefaultAsync(ct) is { } asOf)
         {

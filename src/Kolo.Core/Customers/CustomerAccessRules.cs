@@ -10,9 +10,12 @@ namespace Kolo.Core.Customers;
 /// </summary>
 public static class CustomerAccessRules
 {
+    /// <summary>True when the actor sees every customer (everyone but a Sales user limited to their own or their team's).</summary>
+    public static bool SeesAllCustomers(Actor actor) => actor.Role != UserRole.Sales || actor.CustomerAccess == CustomerAccess.All;
+
     public static IQueryable<Customer> VisibleTo(this IQueryable<Customer> customers, KoloDb db, Actor actor)
     {
-        if (actor.Role != UserRole.Sales || actor.CustomerAccess == CustomerAccess.All) return customers;
+        if (SeesAllCustomers(actor)) return customers;
         if (actor.CustomerAccess == CustomerAccess.Team && actor.Team is { } team)
         {
             var teamMembers = db.Users.Where(u => u.Team == team).Select(u => (Guid?)u.Id);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Kolo.Core.Customers;
 using Kolo.Core.Data;
 using Kolo.Core.Platform;
@@ -244,7 +245,10 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
 /// </summary>
 internal sealed class SqliteImportSettings : IAsyncDisposable
 {
+    private static readonly (string Name, long Import)[] Settings = [("synchronous", 1), ("wal_autocheckpoint", 100_000), ("cache_size", -131_072)];
+
     private readonly KoloDb? _db;
+    private readonly long[] _before = new long[Settings.Length];
 
     private SqliteImportSettings(KoloDb? db) => _db = db;
 
@@ -252,14 +256,26 @@ internal sealed class SqliteImportSettings : IAsyncDisposable
     {
         if (!db.Database.IsSqlite()) return new SqliteImportSettings(null);
         await db.Database.OpenConnectionAsync(ct);
-        await db.Database.ExecuteSqlRawAsync("PRAGMA synchronous = NORMAL; PRAGMA wal_autocheckpoint = 100000; PRAGMA cache_size = -131072;", ct);
-        return new SqliteImportSettings(db);
+        var settings = new SqliteImportSettings(db);
+        for (var i = 0; i < Settings.Length; i++)
+        {
+            settings._before[i] = Convert.ToInt64(await PragmaAsync(db, Settings[i].Name, null, ct), CultureInfo.InvariantCulture);
+            await PragmaAsync(db, Settings[i].Name, Settings[i].Import, ct);
+        }
+        return settings;
     }
 
     public async ValueTask DisposeAsync()
     {
         if (_db is null) return;
-        await _db.Database.ExecuteSqlRawAsync("PRAGMA synchronous = FULL; PRAGMA wal_autocheckpoint = 1000; PRAGMA cache_size = -2000;");
+        for (var i = 0; i < Settings.Length; i++) await PragmaAsync(_db, Settings[i].Name, _before[i], CancellationToken.None);
         await _db.Database.CloseConnectionAsync();
+    }
+
+    private static async Task<object?> PragmaAsync(KoloDb db, string name, long? value, CancellationToken ct)
+    {
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = value is { } v ? $"PRAGMA {name} = {v.ToString(CultureInfo.InvariantCulture)}" : $"PRAGMA {name}";
+        return await command.ExecuteScalarAsync(ct);
     }
 }

@@ -142,6 +142,26 @@ public abstract class ImportApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Contains("file", (await wrongType.ExpectValidationProblemAsync()).Keys);
     }
 
+    /// <summary>An orders job already claimed (Running) with its file in place, for an engine driven by the test itself.</summary>
+    private async Task<(ImportJob Job, string Path)> RunningOrdersJobAsync(byte[] bytes, Dictionary<string, string> mapping)
+    {
+        var job = new ImportJob
+        {
+            Kind = ImportKind.Orders, Status = ImportStatus.Running, FileName = "orders.csv", FileSize = bytes.Length, Mapping = mapping,
+            CreatedAt = DateTime.UtcNow, StartedAt = DateTime.UtcNow, HeartbeatAt = DateTime.UtcNow,
+        };
+        var path = ImportRunner.FileOf(Fx.Factory.Services.GetRequiredService<IOptions<KoloOptions>>().Value, job.Id);
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
+        await File.WriteAllBytesAsync(path, bytes);
+        await using var db = await Db.CreateDbContextAsync();
+        db.ImportJobs.Add(job);
+        await db.SaveChangesAsync();
+        return (job, path);
+    }
+
+    private ImportEngine Engine(int batchRows) => new(Db, TimeProvider.System, Fx.Factory.Services.GetRequiredService<PhoneNormalizer>(),
+        Fx.Factory.Services.GetRequiredService<CustomerService>()) { BatchRows = batchRows };
+
     [Fact]
     public async Task A_crash_leaves_each_order_whole_or_absent_and_the_job_is_taken_over_and_completed()
     {
@@ -160,22 +180,10 @@ public abstract class ImportApiTests(KoloAppFixture fx) : ApiTestBase(fx)
             ["quantity"] = "Qty", ["unitPrice"] = "Price", ["$currency"] = "UAH",
         };
         var services = Fx.Factory.Services;
-        var job = new ImportJob
-        {
-            Kind = ImportKind.Orders, Status = ImportStatus.Running, FileName = "orders.csv", FileSize = bytes.Length, Mapping = mapping,
-            CreatedAt = DateTime.UtcNow, StartedAt = DateTime.UtcNow, HeartbeatAt = DateTime.UtcNow,
-        };
-        var path = ImportRunner.FileOf(services.GetRequiredService<IOptions<KoloOptions>>().Value, job.Id);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        await File.WriteAllBytesAsync(path, bytes);
-        await using (var db = await Db.CreateDbContextAsync())
-        {
-            db.ImportJobs.Add(job);
-            await db.SaveChangesAsync();
-        }
+        var (job, path) = await RunningOrdersJobAsync(bytes, mapping);
 
         // This "node" commits one batch (at least 5 rows, ending at an order boundary) and dies.
-        var engine = new ImportEngine(Db, TimeProvider.System, services.GetRequiredService<PhoneNormalizer>(), services.GetRequiredService<CustomerService>()) { BatchRows = 5 };
+        var engine = Engine(5);
         await Assert.ThrowsAsync<TimeoutException>(() => engine.RunAsync(job.Id, path, _ => throw new TimeoutException("node died")));
         await using (var db = await Db.CreateDbContextAsync())
         {
@@ -224,29 +232,13 @@ public abstract class ImportApiTests(KoloAppFixture fx) : ApiTestBase(fx)
             csv.Append(CultureInfo.InvariantCulture, $"{prefix}-O{o},{buyers[o % 3]},2024-05-{o:00} 09:00:00,{prefix}-SKU{o % 4},1,2.50\n");
         // Order 5 gets a second line in the next batch (a file not sorted by order).
         csv.Append(CultureInfo.InvariantCulture, $"{prefix}-O5,{buyers[5 % 3]},2024-05-05 09:00:00,{prefix}-SKU9,3,1.00\n");
-        var bytes = ImportApi.Utf8(csv.ToString());
-        var services = Fx.Factory.Services;
-        var job = new ImportJob
+        var (job, path) = await RunningOrdersJobAsync(ImportApi.Utf8(csv.ToString()), new Dictionary<string, string>
         {
-            Kind = ImportKind.Orders, Status = ImportStatus.Running, FileName = "orders.csv", FileSize = bytes.Length,
-            Mapping = new Dictionary<string, string>
-            {
-                ["externalId"] = "Order", ["customerExternalId"] = "Customer", ["orderedAt"] = "Date", ["sku"] = "Sku",
-                ["quantity"] = "Qty", ["unitPrice"] = "Price", ["$currency"] = "UAH",
-            },
-            CreatedAt = DateTime.UtcNow, StartedAt = DateTime.UtcNow, HeartbeatAt = DateTime.UtcNow,
-        };
-        var path = ImportRunner.FileOf(services.GetRequiredService<IOptions<KoloOptions>>().Value, job.Id);
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        await File.WriteAllBytesAsync(path, bytes);
-        await using (var db = await Db.CreateDbContextAsync())
-        {
-            db.ImportJobs.Add(job);
-            await db.SaveChangesAsync();
-        }
-        var engine = new ImportEngine(Db, TimeProvider.System, services.GetRequiredService<PhoneNormalizer>(), services.GetRequiredService<CustomerService>()) { BatchRows = 2 };
+            ["externalId"] = "Order", ["customerExternalId"] = "Customer", ["orderedAt"] = "Date", ["sku"] = "Sku",
+            ["quantity"] = "Qty", ["unitPrice"] = "Price", ["$currency"] = "UAH",
+        });
         var committed = new List<int>();
-        await engine.RunAsync(job.Id, path, j => committed.Add(j.Rows));
+        await Engine(2).RunAsync(job.Id, path, j => committed.Add(j.Rows));
 
         Assert.Equal([2, 4, 6, 8, 10, 12, 13], committed);
         await using (var db = await Db.CreateDbContextAsync())

@@ -100,6 +100,9 @@ public abstract class DealVisibilityApiTests(KoloAppFixture fx) : ApiTestBase(fx
                 await create.ExpectAsync(HttpStatusCode.Forbidden);
             using (var move = await client.MoveAsync(deal, p["B"])) await move.ExpectAsync(HttpStatusCode.Forbidden);
             await client.GetJsonAsync("/api/v1/forecast", HttpStatusCode.Forbidden);
+            // Nor read them: the deal screens are for sales staff, managers and admins.
+            foreach (var url in new[] { "/api/v1/deals", $"/api/v1/deals/{deal}", $"/api/v1/deals/{deal}/history", "/api/v1/board" })
+                await client.GetJsonAsync(url, HttpStatusCode.Forbidden);
             using (var pipeline = await client.SendRawAsync(HttpMethod.Post, "/api/v1/pipelines",
                        JsonSerializer.Serialize(new { name = "Mine", stages = SalesApi.AbcStages.Select(s => SalesApi.StageBody(s.Name, s.Probability, s.Kind)) }, Api.Json)))
                 await pipeline.ExpectAsync(HttpStatusCode.Forbidden);

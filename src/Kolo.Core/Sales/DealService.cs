@@ -108,6 +108,7 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
 
     public async Task<Page<DealView>> ListAsync(Actor actor, DealQuery query, CancellationToken ct = default)
     {
+        EnsureCanSell(actor);
         if (query.Limit is < 1 or > 200) throw ValidationFailedException.For("limit", "Limit must be between 1 and 200.");
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var settings = await SettingsAsync(db, ct);
@@ -169,6 +170,7 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
     /// <summary>The board: one column per stage with its count, total and weighted total, and the first deals of each.</summary>
     public async Task<BoardView> BoardAsync(Actor actor, Guid? pipelineId, DealQuery filters, int perStage, CancellationToken ct = default)
     {
+        EnsureCanSell(actor);
         if (perStage is < 1 or > 100) throw ValidationFailedException.For("limit", "limit must be between 1 and 100.");
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var settings = await SettingsAsync(db, ct);
@@ -201,6 +203,7 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
 
     public async Task<DealView> GetAsync(Actor actor, Guid id, CancellationToken ct = default)
     {
+        EnsureCanSell(actor);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var deal = await Visible(db, actor).AsNoTracking().Include(d => d.Lines).FirstOrDefaultAsync(d => d.Id == id, ct) ?? throw new NotFoundException("Deal", id);
         return (await ViewsAsync(db, [deal], await SettingsAsync(db, ct), Now(), ct))[0];
@@ -329,6 +332,7 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
 
     public async Task<IReadOnlyList<StageChangeView>> HistoryAsync(Actor actor, Guid id, CancellationToken ct = default)
     {
+        EnsureCanSell(actor);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         if (!await Visible(db, actor).AnyAsync(d => d.Id == id, ct)) throw new NotFoundException("Deal", id);
         return await db.DealStageChanges.Where(c => c.DealId == id).OrderBy(c => c.EnteredAt).ThenBy(c => c.Id)

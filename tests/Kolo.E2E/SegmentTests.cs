@@ -46,7 +46,13 @@ public sealed class SegmentTests(KoloFixture kolo, ITestOutputHelper output) : U
         await page.GetByTestId("add-condition").ClickAsync();
         var second = page.GetByTestId("condition-1");
         await ChooseOneAsync(page, second, "Field", "Source");
-        await second.GetByLabel("Values, separated by commas").FillAsync(source);
+        // Typed key by key, with a pause after the comma while the live count re-renders the page: the field keeps
+        // what was typed (comma included) and both values count.
+        var values = second.GetByLabel("Values, separated by commas");
+        await values.PressSequentiallyAsync("no-such-fair, ");
+        await Expect(count).ToHaveTextAsync("0 customers");
+        await values.PressSequentiallyAsync(source);
+        await Expect(values).ToHaveValueAsync("no-such-fair, " + source);
         await Expect(count).ToHaveTextAsync("3 customers");
 
         await Control(page, "Save").ClickAsync();

@@ -66,7 +66,10 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
     /// <summary>Rows per batch; a batch ends at an order boundary, so it may run a little over.</summary>
     public int BatchRows { get; set; } = 10_000;
 
-    /// <summary>Processes the job. <paramref name="afterBatch"/> sees the job after each commit (progress, tests).</summary>
+    /// <summary>
+    /// Processes the job. <paramref name="afterBatch"/> sees the job after each commit (progress, tests), on the writing
+    /// thread, one batch at a time.
+    /// </summary>
     /// <remarks>
     /// Two batches are in hand at once: while one is written and committed, the next is read, checked and turned into
     /// records, so the parsing and the database work overlap. A batch that names a record of the batch still being
@@ -138,15 +141,22 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
         }
         catch (Exception e) when (e is ImportSetupException or InvalidDataException or CsvHelper.CsvHelperException or IOException)
         {
-            if (writing is not null) await Task.WhenAny(writing);
+            await SettleAsync(writing);
             await FailAsync(jobId, e is ImportSetupException ? e.Message : "The file could not be read: " + e.Message, CancellationToken.None);
         }
         catch
         {
-            // The batch being written finishes (or fails) on its own; the job's runner reports the error.
-            if (writing is not null) await Task.WhenAny(writing);
+            await SettleAsync(writing);
             throw;
         }
+    }
+
+    /// <summary>Lets the batch being written finish (or fail) before the job is given up; the first error is the one reported.</summary>
+    private static async Task SettleAsync(Task? writing)
+    {
+        if (writing is null) return;
+        try { await writing; }
+        catch (Exception) { /* already failing for another reason */ }
     }
 
     private static ImportRow WithRowId(ImportRow row, Dictionary<string, int> seen)

@@ -134,19 +134,21 @@ public static class BulkInsert
         /// <summary>The store type without length or precision, as Npgsql's binary writer names types.</summary>
         public string PostgresType { get; } = Mapping.StoreType.Split('(')[0];
 
+        // Looked up once per column: the model lookup takes a lock, too dear once per value.
+        private readonly List<JsonField>? _jsonFields = Json is null ? null : JsonFields.For(Json.TargetEntityType);
+
         public object? ProviderValue(object entity)
         {
-            if (Json is not null) return JsonOf(Json, Json.GetGetter().GetClrValueUsingContainingEntity(entity));
+            if (Json is not null) return JsonOf(Json, _jsonFields!, Json.GetGetter().GetClrValueUsingContainingEntity(entity));
             var value = Property!.GetGetter().GetClrValueUsingContainingEntity(entity);
             return value is not null && Mapping.Converter is { } c ? c.ConvertToProvider(value) : value;
         }
     }
 
     /// <summary>An owned collection or object mapped to a JSON column, written as EF writes it (property names and value writers from the model).</summary>
-    private static string? JsonOf(INavigation navigation, object? value)
+    private static string? JsonOf(INavigation navigation, List<JsonField> fields, object? value)
     {
         if (value is null) return null;
-        var fields = JsonFields.For(navigation.TargetEntityType);
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer))
         {

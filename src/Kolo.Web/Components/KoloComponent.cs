@@ -53,6 +53,12 @@ public abstract class KoloComponent : ComponentBase
         return result == true;
     }
 
+    /// <summary>A message of the domain (English, as the API gives it) in the UI's language.</summary>
+    protected string ServerText(string message) => UiErrors.Translate(L, message);
+
+    /// <summary>The field errors of a refused change, by field, in the UI's language.</summary>
+    protected Dictionary<string, string> FieldErrors(ValidationFailedException e) => UiErrors.FieldErrors(L, e);
+
     /// <summary>
     /// The message to show for a failed operation. Anything that is not a domain error (a database outage, a unique
     /// index hit by a concurrent write) is logged and shown as a generic message: an exception escaping an event
@@ -62,10 +68,10 @@ public abstract class KoloComponent : ComponentBase
     {
         switch (e)
         {
-            case ForbiddenException f: return $"{L["Forbidden"]} ({f.Message})";
+            case ForbiddenException f: return $"{L["Forbidden"]} ({ServerText(f.Message)})";
             case NotFoundException: return L["NotFound"];
             case PreconditionFailedException: return L["Conflict"];
-            case ValidationFailedException v: return string.Join(" ", v.Errors.SelectMany(kv => kv.Value));
+            case ValidationFailedException v: return string.Join(" ", v.Errors.SelectMany(kv => kv.Value).Select(ServerText));
             case OperationCanceledException: return null;
             default:
                 Log.LogError(e, "Unhandled error in {Component}", GetType().Name);

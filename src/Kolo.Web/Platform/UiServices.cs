@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Kolo.Core.Platform;
 using Kolo.Web.Resources;
 using Microsoft.Extensions.Localization;
@@ -71,9 +72,27 @@ public sealed class UserClock
     }
 }
 
-/// <summary>Turns the domain's exceptions into what a screen shows.</summary>
+/// <summary>Turns the domain's exceptions into what a screen shows, in the user's language.</summary>
 public static class UiErrors
 {
-    public static Dictionary<string, string> FieldErrors(ValidationFailedException e) =>
-        e.Errors.ToDictionary(kv => kv.Key, kv => string.Join(" ", kv.Value), StringComparer.OrdinalIgnoreCase);
+    // Resources whose name is one of the domain's messages with {0}, {1} … where the message has variable parts.
+    private static (Regex Pattern, string Name)[]? _templates;
+
+    public static Dictionary<string, string> FieldErrors(IStringLocalizer l, ValidationFailedException e) =>
+        e.Errors.ToDictionary(kv => kv.Key, kv => string.Join(" ", kv.Value.Select(m => Translate(l, m))), StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// A message of the domain (English, as the API gives it) in the UI's language: the resource named by the message
+    /// itself, or by its template with the variable parts put back; the message as it is when neither exists.
+    /// </summary>
+    public static string Translate(IStringLocalizer l, string message)
+    {
+        if (l[message] is { ResourceNotFound: false } exact) return exact;
+        _templates ??= l.GetAllStrings(includeParentCultures: true).Select(s => s.Name).Where(n => n.Contains("{0}", StringComparison.Ordinal))
+            .Select(n => (new Regex("^" + Regex.Replace(Regex.Escape(n), @"\\\{\d+}", "(.+?)") + "$", RegexOptions.Singleline), n)).ToArray();
+        foreach (var (pattern, name) in _templates)
+            if (pattern.Match(message) is { Success: true } m)
+                return l[name, m.Groups.Values.Skip(1).Select(g => (object)g.Value).ToArray()];
+        return message;
+    }
 }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Collections;
 using System.Text;
 using System.Text.Json;
@@ -145,22 +146,27 @@ public static class BulkInsert
         }
     }
 
+    // One buffer and writer per thread, reused for every JSON value: a bulk write makes millions of them.
+    [ThreadStatic] private static ArrayBufferWriter<byte>? _jsonBuffer;
+    [ThreadStatic] private static Utf8JsonWriter? _jsonWriter;
+
     /// <summary>An owned collection or object mapped to a JSON column, written as EF writes it (property names and value writers from the model).</summary>
     private static string? JsonOf(INavigation navigation, List<JsonField> fields, object? value)
     {
         if (value is null) return null;
-        using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer))
+        var buffer = _jsonBuffer ??= new ArrayBufferWriter<byte>(4096);
+        buffer.ResetWrittenCount();
+        var writer = _jsonWriter ??= new Utf8JsonWriter(buffer);
+        writer.Reset(buffer);
+        if (navigation.IsCollection)
         {
-            if (navigation.IsCollection)
-            {
-                writer.WriteStartArray();
-                foreach (var item in Items(value)) WriteObject(writer, fields, item);
-                writer.WriteEndArray();
-            }
-            else WriteObject(writer, fields, value);
+            writer.WriteStartArray();
+            foreach (var item in Items(value)) WriteObject(writer, fields, item);
+            writer.WriteEndArray();
         }
-        return Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length);
+        else WriteObject(writer, fields, value);
+        writer.Flush();
+        return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
 
     private static void WriteObject(Utf8JsonWriter writer, List<JsonField> fields, object item)

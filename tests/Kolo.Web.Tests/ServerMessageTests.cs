@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Resources;
 using System.Text.RegularExpressions;
+using Kolo.Core.Integration;
 using Kolo.Core.Marketing;
 using Kolo.Core.Platform;
 using Kolo.Web.Platform;
@@ -64,6 +65,20 @@ public sealed class ServerMessageTests
         // A template must match the whole message, not a part of it.
         Assert.Equal("Segment 7 does not exist. Really.", InCulture("uk", () => UiErrors.Translate(L, "Segment 7 does not exist. Really.")));
         Assert.Equal("Сегмента 7 не існує.", InCulture("uk", () => UiErrors.Translate(L, "Segment 7 does not exist.")));
+    }
+
+    [Fact]
+    public void Each_problem_of_an_import_mapping_is_translated_on_its_own()
+    {
+        var problem = Assert.Throws<ImportSetupException>(() => new ColumnMap(ImportKind.Orders,
+            new Dictionary<string, string> { ["sku"] = "Artikel", ["orderedAt"] = "Date" }, ["Date", "Qty"]));
+        Assert.Contains("The file has no column 'Artikel' (mapped to sku).", problem.Problems);
+        Assert.Equal(string.Join(" ", problem.Problems), problem.Message);
+
+        var uk = InCulture("uk", () => problem.Problems.Select(p => UiErrors.Translate(L, p)).ToList());
+        Assert.Contains("У файлі немає стовпця «Artikel» (зіставленого з sku).", uk);
+        Assert.Contains("Зіставте стовпець із полем «unitPrice» або «lineTotal».", uk);
+        Assert.Equal(problem.Problems.Count, uk.Count(p => Regex.IsMatch(p, "[а-яіїєґ]")));
     }
 
     [Fact]

@@ -18,7 +18,7 @@ public sealed record ImportMappingView(Guid Id, ImportKind Kind, string Name, st
 public sealed record PreviewRow(int Line, IReadOnlyList<string> Values, string? Error);
 
 public sealed record ImportPreview(ImportKind Kind, IReadOnlyList<string> Header, IReadOnlyDictionary<string, string> Mapping,
-    string? MappingSource, string? MappingError, IReadOnlyList<PreviewRow> Rows, IReadOnlyList<ImportField> Fields, IReadOnlyDictionary<string, string> Options);
+    string? MappingSource, string? MappingError, IReadOnlyList<string> MappingProblems, IReadOnlyList<PreviewRow> Rows, IReadOnlyList<ImportField> Fields, IReadOnlyDictionary<string, string> Options);
 
 /// <summary>
 /// Import jobs: queueing, reading their state and rejects, saved mappings, the wizard's preview, and the claim that
@@ -41,7 +41,7 @@ public sealed class ImportService(IDbContextFactory<KoloDb> dbFactory, TimeProvi
     {
         EnsureCanImport(actor);
         try { _ = new ColumnMap(job.Kind, job.Mapping, header); }
-        catch (ImportSetupException e) { throw ValidationFailedException.For("mapping", e.Message); }
+        catch (ImportSetupException e) { throw new ValidationFailedException(new Dictionary<string, string[]> { ["mapping"] = [.. e.Problems] }); }
         var now = clock.GetUtcNow().UtcDateTime;
         job.Status = ImportStatus.Queued;
         job.CreatedAt = now;
@@ -117,10 +117,10 @@ public sealed class ImportService(IDbContextFactory<KoloDb> dbFactory, TimeProvi
                 .OrderByDescending(m => m.CreatedAt).FirstOrDefaultAsync(ct);
             (mapping, mappingSource) = saved is not null ? (saved.Mapping, $"saved:{saved.Name}") : (ImportFields.Suggest(kind, header), "suggested");
         }
-        string? mappingError = null;
+        IReadOnlyList<string> mappingProblems = [];
         BatchProcessor? processor = null;
         try { processor = BatchProcessor.For(kind, new ColumnMap(kind, mapping, header), actor, clock, phones, customers); }
-        catch (ImportSetupException e) { mappingError = e.Message; }
+        catch (ImportSetupException e) { mappingProblems = e.Problems; }
         var rows = new List<PreviewRow>();
         while (rows.Count < PreviewRows && source.Next() is { } row)
         {
@@ -131,7 +131,7 @@ public sealed class ImportService(IDbContextFactory<KoloDb> dbFactory, TimeProvi
             catch (RowRejectedException e) { error = e.Message; }
             rows.Add(new PreviewRow(row.Line, row.Values, error));
         }
-        return new ImportPreview(kind, header, mapping, mappingSource, mappingError, rows, ImportFields.For(kind), ImportFields.Options);
+        return new ImportPreview(kind, header, mapping, mappingSource, mappingProblems.Count > 0 ? string.Join(" ", mappingProblems) : null, mappingProblems, rows, ImportFields.For(kind), ImportFields.Options);
     }
 
     /// <summary>

@@ -8,7 +8,11 @@ namespace Kolo.Core.Integration;
 public sealed class RowRejectedException(string reason) : Exception(reason);
 
 /// <summary>The file or mapping cannot be imported at all (a mapped column is missing, a required field unmapped).</summary>
-public sealed class ImportSetupException(string message) : Exception(message);
+public sealed class ImportSetupException(IReadOnlyList<string> problems) : Exception(string.Join(" ", problems))
+{
+    /// <summary>Each problem of the mapping on its own, as one sentence.</summary>
+    public IReadOnlyList<string> Problems { get; } = problems;
+}
 
 /// <summary>Target fields → column positions of one file, plus the mapping's options.</summary>
 public sealed class ColumnMap
@@ -45,7 +49,7 @@ public sealed class ColumnMap
         }
         if (kind != ImportKind.Customers && !Has("currency") && !Money(Option("currency")))
             problems.Add("Map a column to 'currency', or set the currency option to an ISO 4217 code.");
-        if (problems.Count > 0) throw new ImportSetupException(string.Join(" ", problems));
+        if (problems.Count > 0) throw new ImportSetupException(problems);
     }
 
     private static bool Money(string? code) => Platform.Money.IsCurrencyCode(code);

@@ -287,6 +287,28 @@ public abstract class ResultsApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     }
 
     [Fact]
+    public async Task Orders_in_another_currency_are_reported_not_counted()
+    {
+        var p = await ProductAsync(10_000, 4_000);
+        var ids = await CustomersAsync(3);
+        var campaign = NewCampaign("Currencies " + Unique.Word(6));
+        var v = new CampaignVariant { CampaignId = campaign.Id, Name = "All", SortOrder = 0, EmailBody = "x" };
+        campaign.Variants = [v];
+        // The USD order comes after its window: it is not reported.
+        await SaveAsync(campaign, [Sent(campaign, v, ids[0], CampaignChannel.Email, T0), Sent(campaign, v, ids[1], CampaignChannel.Email, T0),
+            Sent(campaign, v, ids[2], CampaignChannel.Email, T0)]);
+        await OrderAsync(ids[0], p, 1, T0.AddDays(2));
+        await OrderAsync(ids[0], p, 2, T0.AddDays(3), currency: "EUR");
+        await OrderAsync(ids[1], p, 5, T0.AddDays(4), currency: "PLN");
+        await OrderAsync(ids[2], p, 7, T0.AddDays(20), currency: "USD");
+        using var admin = Fx.Admin();
+        var results = await admin.GetJsonAsync($"/api/v1/campaigns/{campaign.Id}/results");
+        Assert.Equal(100m, Dec(results.GetProperty("total").GetProperty("treated"), "revenue"));
+        Assert.Equal(2, results.GetProperty("otherCurrencyOrders").GetInt32());
+        Assert.Equal(["EUR", "PLN"], results.GetProperty("otherCurrencies").EnumerateArray().Select(c => c.GetString()!).ToArray());
+    }
+
+    [Fact]
     public async Task A_variant_without_held_out_customers_is_compared_with_the_whole_control_group()
     {
         var p = await ProductAsync(10_000, 4_000);

@@ -26,9 +26,14 @@ public sealed record ResultFigures(
 /// <summary>Conversions (first attributed orders) on one day, contacted and control.</summary>
 public sealed record ConversionDay(DateOnly Day, int Treated, int Control);
 
+/// <summary>
+/// <see cref="OtherCurrencyOrders"/>: orders placed in an attribution window but in another currency than the campaign's
+/// (<see cref="OtherCurrencies"/>); there is no exchange rate to count them in, so they are reported, not counted.
+/// </summary>
 public sealed record CampaignResultsView(
     Guid CampaignId, string Name, CampaignStatus Status, string Currency, int AttributionDays, int ControlGroupPercent, DateTime ComputedAt,
-    ResultFigures Total, IReadOnlyList<ResultFigures> Variants, IReadOnlyList<ConversionDay> ConversionsByDay);
+    ResultFigures Total, IReadOnlyList<ResultFigures> Variants, IReadOnlyList<ConversionDay> ConversionsByDay,
+    int OtherCurrencyOrders, IReadOnlyList<string> OtherCurrencies);
 
 /// <summary>
 /// Campaign results as a handful of aggregate queries over the campaign's messages and the orders of its customers
@@ -68,6 +73,7 @@ public static class CampaignResults
         public bool Control { get; init; }
         public Guid OrderId { get; init; }
         public long TotalMinor { get; init; }
+        public string Currency { get; init; } = "";
     }
 
     /// <summary>The messages that open an attribution window: every sent message, and the control group at its planned time.</summary>
@@ -76,14 +82,15 @@ public static class CampaignResults
             .Where(m => !unstampedOnly || m.ConvertedAt == null)
             .Select(m => new Anchored { MessageId = m.Id, VariantId = m.VariantId, CustomerId = m.CustomerId, Control = m.SentAt == null, Anchor = m.SentAt ?? m.PlannedAt });
 
-    private static IQueryable<AttributedOrder> Attributed(KoloDb db, Campaign campaign, bool unstampedOnly = false)
+    private static IQueryable<AttributedOrder> Attributed(KoloDb db, Campaign campaign, bool unstampedOnly = false, bool otherCurrencies = false)
     {
         var days = campaign.AttributionDays;
         var currency = campaign.Currency;
+        var orders = otherCurrencies ? db.Orders.Where(o => o.Currency != currency) : db.Orders.Where(o => o.Currency == currency);
         return from a in Anchors(db, campaign.Id, unstampedOnly)
-               join o in db.Orders on a.CustomerId equals o.CustomerId
-               where Purchases.Contains(o.Status) && o.Currency == currency && o.OrderedAt >= a.Anchor && o.OrderedAt < a.Anchor.AddDays(days)
-               select new AttributedOrder { MessageId = a.MessageId, OrderedAt = o.OrderedAt, VariantId = a.VariantId, CustomerId = a.CustomerId, Control = a.Control, OrderId = o.Id, TotalMinor = o.TotalMinor };
+               join o in orders on a.CustomerId equals o.CustomerId
+               where Purchases.Contains(o.Status) && o.OrderedAt >= a.Anchor && o.OrderedAt < a.Anchor.AddDays(days)
+               select new AttributedOrder { MessageId = a.MessageId, OrderedAt = o.OrderedAt, VariantId = a.VariantId, CustomerId = a.CustomerId, Control = a.Control, OrderId = o.Id, TotalMinor = o.TotalMinor, Currency = o.Currency };
     }
 
     /// <summary>
@@ -196,12 +203,17 @@ public static class CampaignResults
         var total = Figures(null, campaign.Name, counts, money.Where(k => !k.Key.Item2).Select(k => k.Value).ToList(), campaignControl, false,
             campaign.FixedCostMinor, campaign, currency);
 
+        // Orders the windows hold in other currencies (a customer has one message per campaign, so one window each).
+        var other = await Attributed(db, campaign, otherCurrencies: true).GroupBy(x => x.Currency)
+            .Select(g => new { Currency = g.Key, Orders = g.Count() }).ToListAsync(ct);
+
         var days = daily.GroupBy(d => DateOnly.FromDateTime(d.Day)).OrderBy(g => g.Key)
             .Select(g => new ConversionDay(g.Key, g.Where(x => !x.Control).Sum(x => x.Count), g.Where(x => x.Control).Sum(x => x.Count))).ToList();
         return new CampaignResultsView(campaign.Id, campaign.Name, campaign.Status, currency, campaign.AttributionDays, campaign.ControlGroupPercent, now,
             // Messages planned without a variant (a control group drawn before variants were chosen, say) get a row only
             // when some of them were sent; otherwise they are in the total alone.
-            total, variants.Where(v => v.VariantId is not null || v.Funnel.Sent > 0).ToList(), days);
+            total, variants.Where(v => v.VariantId is not null || v.Funnel.Sent > 0).ToList(), days,
+            other.Sum(o => o.Orders), other.Select(o => o.Currency).Order(StringComparer.Ordinal).ToList());
     }
 
     private sealed record Counts(Guid? VariantId, CampaignChannel? Channel, SuppressionReason? Reason, int Targeted, int Suppressed, int Queued, int Sent,

@@ -40,4 +40,31 @@ public sealed class LanguageTests(KoloFixture kolo, ITestOutputHelper output) : 
         await Expect(Control(page, "New customer")).ToBeVisibleAsync();
         await Expect(page.Locator("html")).ToHaveAttributeAsync("lang", "en");
     });
+
+    [Fact]
+    public Task A_refusal_from_the_server_is_shown_in_the_chosen_language() => InBrowserAsync(async page =>
+    {
+        // The sales user: no other scenario signs in as them, so their saved language touches no other test.
+        await SignInAsync(page, "sales@kolo.local", KoloServer.DemoPassword);
+        await GoToAsync(page, "/customers");
+        await ChooseLanguageAsync(page, "Українська", "Клієнти");
+        try
+        {
+            await Control(page, "Новий клієнт").ClickAsync();
+            await Expect(page).ToHaveURLAsync(new Regex("/customers/new$"));
+            await WaitForInteractiveAsync(page);
+            await Field(page, "Ім'я").FillAsync("Taras" + UniqueSuffix());
+            // Only the server knows a phone number is impossible: its English sentence comes back, the form shows it in Ukrainian.
+            await Field(page, "Телефон").FillAsync("12345");
+            await Control(page, "Зберегти").ClickAsync();
+            await Expect(page.GetByText("«12345» — неправильний номер телефону").First).ToBeVisibleAsync();
+            await Expect(page.GetByText("is not a valid phone number")).ToHaveCountAsync(0);
+            await Expect(page).ToHaveURLAsync(new Regex("/customers/new$"));
+        }
+        finally
+        {
+            await GoToAsync(page, "/customers");
+            await ChooseLanguageAsync(page, "English", "Customers");
+        }
+    });
 }

@@ -79,6 +79,15 @@ public abstract class ResultsApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         EndsAt = DateTime.UtcNow.AddDays(30),
     };
 
+    /// <summary>A running campaign with one e-mail variant, "All".</summary>
+    private static (Campaign Campaign, CampaignVariant Variant) OneVariantCampaign(string name)
+    {
+        var campaign = NewCampaign(name);
+        var v = new CampaignVariant { CampaignId = campaign.Id, Name = "All", SortOrder = 0, EmailBody = "x" };
+        campaign.Variants = [v];
+        return (campaign, v);
+    }
+
     private static CampaignMessage Sent(Campaign c, CampaignVariant v, Guid customer, CampaignChannel channel, DateTime at) => new()
     {
         CampaignId = c.Id, VariantId = v.Id, CustomerId = customer, Channel = channel, Status = MessageStatus.Sent, PlannedAt = at, SentAt = at, CreatedAt = at,
@@ -272,9 +281,7 @@ public abstract class ResultsApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     {
         var p = await ProductAsync(10_000, 4_000);
         var ids = await CustomersAsync(2);
-        var campaign = NewCampaign("No control " + Unique.Word(6));
-        var v = new CampaignVariant { CampaignId = campaign.Id, Name = "All", SortOrder = 0, EmailBody = "x" };
-        campaign.Variants = [v];
+        var (campaign, v) = OneVariantCampaign("No control " + Unique.Word(6));
         await SaveAsync(campaign, [Sent(campaign, v, ids[0], CampaignChannel.Email, T0), Sent(campaign, v, ids[1], CampaignChannel.Email, T0)]);
         await OrderAsync(ids[0], p, 3, T0.AddDays(3));
         using var admin = Fx.Admin();
@@ -291,9 +298,7 @@ public abstract class ResultsApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     {
         var p = await ProductAsync(10_000, 4_000);
         var ids = await CustomersAsync(3);
-        var campaign = NewCampaign("Currencies " + Unique.Word(6));
-        var v = new CampaignVariant { CampaignId = campaign.Id, Name = "All", SortOrder = 0, EmailBody = "x" };
-        campaign.Variants = [v];
+        var (campaign, v) = OneVariantCampaign("Currencies " + Unique.Word(6));
         // The USD order comes after its window: it is not reported.
         await SaveAsync(campaign, [Sent(campaign, v, ids[0], CampaignChannel.Email, T0), Sent(campaign, v, ids[1], CampaignChannel.Email, T0),
             Sent(campaign, v, ids[2], CampaignChannel.Email, T0)]);
@@ -313,10 +318,8 @@ public abstract class ResultsApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     {
         var p = await ProductAsync(10_000, 4_000);
         var ids = await CustomersAsync(4);
-        var campaign = NewCampaign("Wide control " + Unique.Word(6));
+        var (campaign, v) = OneVariantCampaign("Wide control " + Unique.Word(6));
         campaign.EmailCostMinor = 100;
-        var v = new CampaignVariant { CampaignId = campaign.Id, Name = "All", SortOrder = 0, EmailBody = "x" };
-        campaign.Variants = [v];
         // Two held out without a variant; two contacted with variant "All".
         var held = new[] { Suppressed(campaign, v, ids[0], SuppressionReason.ControlGroup, T0), Suppressed(campaign, v, ids[1], SuppressionReason.ControlGroup, T0) };
         foreach (var h in held) h.VariantId = null;
@@ -351,9 +354,7 @@ public abstract class ResultsApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     public async Task Negative_feedback_withdraws_consent_and_shows_on_the_timeline()
     {
         var ids = await CustomersAsync(2, new { channel = "Email", granted = true }, new { channel = "Sms", granted = true });
-        var campaign = NewCampaign("Feedback " + Unique.Word(6));
-        var v = new CampaignVariant { CampaignId = campaign.Id, Name = "All", SortOrder = 0, EmailBody = "x" };
-        campaign.Variants = [v];
+        var (campaign, v) = OneVariantCampaign("Feedback " + Unique.Word(6));
         var sent = Sent(campaign, v, ids[0], CampaignChannel.Email, T0);
         var suppressed = Suppressed(campaign, v, ids[1], SuppressionReason.ControlGroup, T0);
         await SaveAsync(campaign, [sent, suppressed]);
@@ -525,9 +526,7 @@ public abstract class ResultsApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     public async Task Results_and_messages_are_for_marketing_roles(string role, HttpStatusCode expected)
     {
         var ids = await CustomersAsync(1);
-        var campaign = NewCampaign("Roles " + Unique.Word(6));
-        var v = new CampaignVariant { CampaignId = campaign.Id, Name = "All", SortOrder = 0, EmailBody = "x" };
-        campaign.Variants = [v];
+        var (campaign, v) = OneVariantCampaign("Roles " + Unique.Word(6));
         var sent = Sent(campaign, v, ids[0], CampaignChannel.Email, T0);
         await SaveAsync(campaign, [sent]);
         var user = await Fx.CreateUserAsync(role, "All");

@@ -65,6 +65,9 @@ public sealed class ServerMessageTests
         // A template must match the whole message, not a part of it.
         Assert.Equal("Segment 7 does not exist. Really.", InCulture("uk", () => UiErrors.Translate(L, "Segment 7 does not exist. Really.")));
         Assert.Equal("Сегмента 7 не існує.", InCulture("uk", () => UiErrors.Translate(L, "Segment 7 does not exist.")));
+        // A failed import job's error: the reader's own words stay as they are inside the translated sentence.
+        Assert.Equal("Файл не удалось прочитать: Bad quote at line 3.",
+            InCulture("ru", () => UiErrors.Translate(L, "The file could not be read: Bad quote at line 3.")));
     }
 
     [Fact]

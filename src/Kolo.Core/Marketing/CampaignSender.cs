@@ -57,7 +57,9 @@ public sealed partial class CampaignSender(
         totals.Interrupted = await FailInterruptedAsync(stop);
         while (!stop.IsCancellationRequested)
         {
-            var (claim, batch) = await ClaimAsync(stop);
+            // A claim is not cut short by the stop: cancelled between its two statements it would leave messages marked
+            // Sending that nobody sends. The batch it returns is handed back unsent when the stop comes during it.
+            var (claim, batch) = await ClaimAsync(CancellationToken.None);
             if (batch.Count == 0) break;
             await SendBatchAsync(claim, batch, totals, stop);
         }

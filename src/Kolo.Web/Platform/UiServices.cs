@@ -88,7 +88,7 @@ public static class UiErrors
     public static string Translate(IStringLocalizer l, string message)
     {
         if (l[message] is { ResourceNotFound: false } exact) return exact;
-        _templates ??= l.GetAllStrings(includeParentCultures: true).Select(s => s.Name).Where(n => n.Contains("{0}", StringComparison.Ordinal))
+        _templates ??= l.GetAllStrings(includeParentCultures: true).Select(s => s.Name).Where(n => n.Contains("{0}", StringComparison.Ordinal)).Distinct()
             .Select(n => (new Regex("^" + Regex.Replace(Regex.Escape(n), @"\\\{\d+}", "(.+?)") + "$", RegexOptions.Singleline), n)).ToArray();
         foreach (var (pattern, name) in _templates)
             if (pattern.Match(message) is { Success: true } m)

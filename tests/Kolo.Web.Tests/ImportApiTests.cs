@@ -67,6 +67,17 @@ public abstract class ImportApiTests(KoloAppFixture fx) : ApiTestBase(fx)
             Assert.Equal(3, rows.Count);
         }
 
+        // Whoever asks in another language gets the reasons in it, with the row's own values put back.
+        using (var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/imports/{job.Id()}/rejects.csv"))
+        {
+            request.Headers.AcceptLanguage.ParseAdd("uk");
+            using var rejects = await admin.SendAsync(request);
+            var rows = ReadCsv(await rejects.Content.ReadAsStringAsync());
+            Assert.Equal(["line", "reason", "raw"], rows[0]);
+            Assert.Equal(("4", "email «not-an-email» — неправильна адреса e-mail."), (rows[1][0], rows[1][1]));
+            Assert.Equal(("5", "externalId порожній."), (rows[2][0], rows[2][1]));
+        }
+
         var again = await admin.ImportAsync(ImportApi.Utf8(csv), "people.csv", "customers", CustomerMapping);
         Assert.Equal((3, 2, 0, 0, 3), (again.Int("accepted"), again.Int("rejected"), again.Int("created"), again.Int("updated"), again.Int("unchanged")));
         Assert.Equal(3, (await admin.GetJsonAsync($"/api/v1/customers?q={last}&limit=10")).Items().Count());

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Kolo.Core.Catalog;
@@ -6,7 +7,9 @@ using Kolo.Core.Platform;
 using Kolo.Web.Customers;
 using Kolo.Web.Orders;
 using Kolo.Web.Platform;
+using Kolo.Web.Resources;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.Localization;
 using Microsoft.Extensions.Options;
 using Microsoft.Net.Http.Headers;
 
@@ -87,19 +90,22 @@ public static class ImportEndpoints
                 Results.Ok(await service.GetAsync(http.User.ToActor(), id, http.RequestAborted)))
             .WithSummary("A job: status, progress (% of the file read), rows, accepted, rejected, created, updated, unchanged, error.");
 
-        imports.MapGet("/imports/{id:guid}/rejects.csv", async (Guid id, HttpContext http, ImportService service) =>
+        imports.MapGet("/imports/{id:guid}/rejects.csv", async (Guid id, HttpContext http, ImportService service, IStringLocalizer<SharedResource> l) =>
             {
                 var actor = http.User.ToActor();
                 await service.GetAsync(actor, id, http.RequestAborted);
                 var rows = service.RejectsAsync(actor, id, http.RequestAborted);
+                // The file is read by the person who ran the import: reasons in the request's language (the UI's
+                // language cookie, else Accept-Language); English when neither asks for another.
+                var translate = CultureInfo.CurrentUICulture.TwoLetterISOLanguageName != "en";
                 return new CsvDownload($"import-{id:N}-rejects.csv", ["line", "reason", "raw"], Rows());
 
                 async IAsyncEnumerable<object?[]> Rows()
                 {
-                    await foreach (var r in rows) yield return [r.Line, r.Reason, r.Raw];
+                    await foreach (var r in rows) yield return [r.Line, translate ? UiErrors.Translate(l, r.Reason) : r.Reason, r.Raw];
                 }
             })
-            .WithSummary("The rejected rows: line number (the header is line 1), reason, and the row as it was in the file.");
+            .WithSummary("The rejected rows: line number (the header is line 1), reason (in the request's language), and the row as it was in the file.");
 
         imports.MapGet("/import-mappings", async (string? kind, HttpContext http, ImportService service) =>
             {

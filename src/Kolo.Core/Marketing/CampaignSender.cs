@@ -277,7 +277,8 @@ public sealed partial class CampaignSender(
         var domain = from.Address.Contains('@', StringComparison.Ordinal) ? from.Address[(from.Address.IndexOf('@', StringComparison.Ordinal) + 1)..] : "kolo.local";
         message.MessageId = MimeUtils.GenerateMessageId(domain);
         // RFC 2369 + RFC 8058: mail clients show an unsubscribe button that posts to the link without opening a page.
-        message.Headers.Add("List-Unsubscribe", $"<{baseUrl}/u/{unsubscribeToken}>, <mailto:{from.Address}?subject=unsubscribe%20{unsubscribeToken}>");
+        // No mailto: address: Kolo reads no mailbox, so an unsubscribe sent by e-mail would go unheeded.
+        message.Headers.Add("List-Unsubscribe", $"<{baseUrl}/u/{unsubscribeToken}>");
         message.Headers.Add("List-Unsubscribe-Post", "List-Unsubscribe=One-Click");
         message.Body = new BodyBuilder { HtmlBody = html }.ToMessageBody();
         return message;

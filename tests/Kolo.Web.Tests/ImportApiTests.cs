@@ -452,6 +452,150 @@ public abstract class ImportApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Equal((0, 6_919, 0), (again.Int("created"), again.Int("unchanged"), again.Int("rejected")));
     }
 
+    [Fact]
+    public async Task Missing_or_out_of_range_values_are_rejected_rows_and_the_job_still_succeeds()
+    {
+        var sku = "V" + Unique.Word(6).ToUpperInvariant();
+        using var admin = Fx.Admin();
+        var products = ImportApi.Utf8($"sku,name,listPrice,currency\n{sku}-1,Mug,10,UAH\n{sku}-2,Cup,10,\n{sku}-3,Big,100000000000000000,UAH\n");
+        var productMapping = new { sku = "sku", name = "name", listPrice = "listPrice", currency = "currency" };
+        // The preview shows the same reasons (it used to fail with a 500 on the empty currency).
+        using (var preview = await admin.UploadAsync("/api/v1/imports/preview", products, "p.csv", "products", productMapping))
+        {
+            var rows = (await preview.ExpectAsync(HttpStatusCode.OK)).GetProperty("rows").EnumerateArray().ToList();
+            Assert.Equal(["", "currency is empty, and no currency option is set.", "listPrice '100000000000000000' is too large: at most 1000000000."],
+                rows.Select(r => r.GetProperty("error").GetString() ?? "").ToArray());
+        }
+        var job = await admin.ImportAsync(products, "p.csv", "products", productMapping);
+        Assert.Equal(("Succeeded", 3, 1, 2), (job.Str("status"), job.Int("rows"), job.Int("created"), job.Int("rejected")));
+        var rejects = ReadCsv(await admin.GetStringAsync($"/api/v1/imports/{job.Id()}/rejects.csv"));
+        Assert.Equal([["3", "currency is empty, and no currency option is set."], ["4", "listPrice '100000000000000000' is too large: at most 1000000000."]],
+            rejects.Skip(1).Select(r => r[..2]).ToArray());
+
+        var order = "OV" + Unique.Word(6).ToUpperInvariant();
+        var orders = ImportApi.Utf8($"Order,Customer,Date,Sku,Qty,Total\n{order}-1,{order}-c,2024-01-02,{sku}-1,1,-12.50\n" +
+                                    $"{order}-2,{order}-c,2024-01-02,{sku}-1,5000000,1\n{order}-3,{order}-c,2024-01-02,{sku}-1,2,25.00\n");
+        var ordersJob = await admin.ImportAsync(orders, "o.csv", "orders", new Dictionary<string, string>
+        {
+            ["externalId"] = "Order", ["customerExternalId"] = "Customer", ["orderedAt"] = "Date", ["sku"] = "Sku", ["quantity"] = "Qty",
+            ["lineTotal"] = "Total", ["$currency"] = "UAH",
+        });
+        Assert.Equal(("Succeeded", 1, 2), (ordersJob.Str("status"), ordersJob.Int("created"), ordersJob.Int("rejected")));
+        rejects = ReadCsv(await admin.GetStringAsync($"/api/v1/imports/{ordersJob.Id()}/rejects.csv"));
+        Assert.Equal([["2", "lineTotal is negative on an order that is not a cancellation."], ["3", "quantity '5000000' is too large: at most 1000000."]],
+            rejects.Skip(1).Select(r => r[..2]).ToArray());
+    }
+
+    [Fact]
+    public async Task Exported_orders_import_back_with_their_discounts_and_statuses()
+    {
+        var prefix = "RT" + Unique.Word(6).ToUpperInvariant();
+        using var admin = Fx.Admin();
+        await admin.ImportAsync(ImportApi.Utf8(CustomerCsv(prefix, "Roundtrip")), "people.csv", "customers", CustomerMapping);
+        var customerId = (await admin.GetJsonAsync($"/api/v1/customers?q=Olena%20Roundtrip&limit=5")).Items()
+            .Select(i => i.Id()).Single();
+        var product = await admin.CreateProductAsync(100m);
+        var sold = await admin.CreateOrderAsync(OrderApi.Order(customerId, [OrderApi.Line(product.Id(), 2, 100m, discount: 20m), OrderApi.Line(product.Id(), 1, 55.5m)]));
+        var quote = await admin.CreateOrderAsync(OrderApi.Order(customerId, [OrderApi.Line(product.Id(), 3, 10m)], quote: true));
+        var cancelled = await admin.CreateOrderAsync(OrderApi.Order(customerId, [OrderApi.Line(product.Id(), 1, 7m)]));
+        await admin.StatusAsync(cancelled.Id(), "Cancelled");
+        var delivered = await admin.CreateOrderAsync(OrderApi.Order(customerId, [OrderApi.Line(product.Id(), 4, 1.25m, discount: 0.5m)]));
+        await admin.StatusAsync(delivered.Id(), "Delivered");
+
+        var csv = await admin.GetStringAsync($"/api/v1/exports/orders?customer={customerId}&format=csv");
+        var rows = ReadCsv(csv);
+        Assert.Equal(ExportService.OrderColumns, rows[0]);
+        Assert.Equal(5, rows.Count - 1);
+        // The same file as new orders: only the order ids change.
+        var copy = rows.Skip(1).Select(r => r.Select((v, i) => i is 0 or 1 ? prefix + v : v).ToArray()).ToList();
+        var text = new StringBuilder(string.Join(",", rows[0]) + "\n");
+        foreach (var r in copy) text.Append(string.Join(",", r.Select(v => "\"" + v.Replace("\"", "\"\"", StringComparison.Ordinal) + "\""))).Append('\n');
+        using (var preview = await admin.UploadAsync("/api/v1/imports/preview", ImportApi.Utf8(text.ToString()), "orders.csv", "orders", options: new { }))
+        {
+            var mapping = (await preview.ExpectAsync(HttpStatusCode.OK)).GetProperty("mapping");
+            Assert.Equal("discount", mapping.Str("discount"));
+            Assert.Equal("status", mapping.Str("status"));
+        }
+        var job = await admin.ImportAsync(ImportApi.Utf8(text.ToString()), "orders.csv", "orders", new Dictionary<string, string>
+        {
+            ["externalId"] = "externalId", ["customerExternalId"] = "customerExternalId", ["orderedAt"] = "orderedAt", ["sku"] = "sku",
+            ["description"] = "description", ["quantity"] = "quantity", ["unitPrice"] = "unitPrice", ["discount"] = "discount",
+            ["lineTotal"] = "lineTotal", ["currency"] = "currency", ["status"] = "status", ["channel"] = "channel", ["paymentMethod"] = "paymentMethod",
+        });
+        Assert.Equal(("Succeeded", 4, 0), (job.Str("status"), job.Int("created"), job.Int("rejected")));
+
+        var again = ReadCsv(await admin.GetStringAsync($"/api/v1/exports/orders?customer={customerId}&q={prefix}&format=csv"));
+        // Status, customer, currency, line, SKU, quantity, unit price, discount, line total, order total, channel, payment.
+        static string Comparable(string[] r) => string.Join("|", r[2], r[3], r[6], r[7], r[8], r[10], r[11], r[12], r[13], r[14], r[16], r[17]);
+        Assert.Equal(copy.Select(Comparable).Order(StringComparer.Ordinal), again.Skip(1).Select(Comparable).Order(StringComparer.Ordinal));
+        Assert.Equal(copy.Select(r => r[0]).Order(), again.Skip(1).Select(r => r[0]).Order());
+    }
+
+    [Fact]
+    public async Task Orders_of_a_merged_customer_go_to_the_record_it_was_merged_into()
+    {
+        var prefix = "MG" + Unique.Word(6).ToUpperInvariant();
+        var last = Unique.Name();
+        using var admin = Fx.Admin();
+        await admin.ImportAsync(ImportApi.Utf8(CustomerCsv(prefix, last)), "people.csv", "customers", CustomerMapping);
+        var source = await CustomerIdAsync($"{prefix}-1");
+        var target = await CustomerIdAsync($"{prefix}-2");
+        await admin.PostJsonAsync($"/api/v1/customers/{target}/merge", new { sourceId = source }, HttpStatusCode.OK);
+
+        var job = await admin.ImportAsync(ImportApi.Utf8($"Order,Customer,Date,Sku,Qty,Price\n{prefix}-O1,{prefix}-1,2024-02-03,{prefix}-SKU,1,9.99\n"),
+            "orders.csv", "orders", new Dictionary<string, string>
+            {
+                ["externalId"] = "Order", ["customerExternalId"] = "Customer", ["orderedAt"] = "Date", ["sku"] = "Sku", ["quantity"] = "Qty",
+                ["unitPrice"] = "Price", ["$currency"] = "UAH",
+            });
+        Assert.Equal((1, 0), (job.Int("created"), job.Int("rejected")));
+        var order = (await admin.GetJsonAsync($"/api/v1/orders?q={prefix}-O1")).Items().Single();
+        Assert.Equal(target, order.GetProperty("customerId").GetGuid());
+        Assert.Equal("Customer", (await admin.GetJsonAsync($"/api/v1/customers/{target}")).Str("status"));
+
+        // The merged record itself is not changed by a customer file either: the row says why.
+        var again = await admin.ImportAsync(ImportApi.Utf8(CustomerCsv(prefix, last + "x")), "people.csv", "customers", CustomerMapping);
+        Assert.Equal((1, 1), (again.Int("updated"), again.Int("rejected")));
+        var reject = ReadCsv(await admin.GetStringAsync($"/api/v1/imports/{again.Id()}/rejects.csv"))[1];
+        Assert.Equal(("2", "This customer was merged into another record; use that one."), (reject[0], reject[1]));
+    }
+
+    [Fact]
+    public async Task A_cancellation_in_a_file_audits_the_order_it_brings_goods_back_from_and_gives_it_a_new_version()
+    {
+        var prefix = "CX" + Unique.Word(6).ToUpperInvariant();
+        using var admin = Fx.Admin();
+        await admin.ImportAsync(ImportApi.Utf8(CustomerCsv(prefix, Unique.Name())), "people.csv", "customers", CustomerMapping);
+        var customerId = await CustomerIdAsync($"{prefix}-1");
+        var product = await admin.CreateProductAsync(10m);
+        var sold = await admin.CreateOrderAsync(OrderApi.Order(customerId, [OrderApi.Line(product.Id(), 3)]));
+        var (_, etag) = await admin.GetOrderAsync(sold.Id());
+
+        var job = await admin.ImportAsync(ImportApi.Utf8($"Order,Customer,Date,Sku,Qty,Price\nC{prefix},{prefix}-1,{DateTime.UtcNow.AddMinutes(1):yyyy-MM-dd HH:mm:ss},{product.Str("sku")},-1,10\n"),
+            "returns.csv", "orders", new Dictionary<string, string>
+            {
+                ["externalId"] = "Order", ["customerExternalId"] = "Customer", ["orderedAt"] = "Date", ["sku"] = "Sku", ["quantity"] = "Qty",
+                ["unitPrice"] = "Price", ["$currency"] = "UAH", ["$cancellationPrefix"] = "C",
+            });
+        Assert.Equal((1, 0), (job.Int("created"), job.Int("rejected")));
+        var (after, newTag) = await admin.GetOrderAsync(sold.Id());
+        Assert.Equal(1, after.Lines()[0].Int("returnedQuantity"));
+        Assert.NotEqual(etag, newTag);
+        var history = await admin.GetJsonAsync($"/api/v1/audit?entityType=order&entityId={sold.Id()}");
+        Assert.Contains(history.Items(), e => e.Str("action") == "returned"
+            && e.GetProperty("changes").EnumerateArray().Any(c => c.Str("field") == "returnNumber" && c.Str("new") == "C" + prefix));
+        // A return through the API based on the old version is refused.
+        using var stale = await admin.SendRawAsync(HttpMethod.Post, $"/api/v1/orders/{sold.Id()}/returns",
+            $"{{\"lines\":[{{\"lineId\":\"{after.Lines()[0].Id()}\",\"quantity\":1}}]}}", etag);
+        Assert.Equal(HttpStatusCode.PreconditionFailed, stale.StatusCode);
+    }
+
+    private async Task<Guid> CustomerIdAsync(string externalId)
+    {
+        await using var db = await Db.CreateDbContextAsync();
+        return await db.Customers.Where(c => c.ExternalId == externalId).Select(c => c.Id).SingleAsync();
+    }
+
     private static List<string[]> ReadCsv(string text)
     {
         using var reader = new CsvReader(new StringReader(text), CultureInfo.InvariantCulture);

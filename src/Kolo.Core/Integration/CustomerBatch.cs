@@ -29,6 +29,8 @@ internal sealed class CustomerBatch(ColumnMap map, Actor actor, TimeProvider clo
                 var id = KeyOf(row) ?? throw new RowRejectedException("externalId is empty.");
                 if (existing.TryGetValue(id, out var customer))
                 {
+                    // The API refuses changes to a merged record too: the survivor holds this customer now.
+                    if (customer.MergedIntoId is not null) throw new RowRejectedException("This customer was merged into another record; use that one.");
                     var before = CustomerService.Snapshot(customer);
                     Apply(customer, row, now);
                     var changes = Audit.Diff(before, CustomerService.Snapshot(customer));

@@ -129,12 +129,16 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
                 if (rowIds is not null) row = WithRowId(row, rowIds);
                 if (skip > 0) { skip--; continue; }
                 var key = processor.KeyOf(row);
-                var full = batch.Count >= BatchRows && (!processor.GroupsRows || key != lastKey);
+                // A row without a key (rejected in its batch) never ends a batch, so it cannot split the order around it.
+                var full = batch.Count >= BatchRows && (!processor.GroupsRows || key is not null && key != lastKey);
                 var repeat = !processor.GroupsRows && key is not null && keys.Contains(key);
                 if (full || repeat) await HandOverAsync(source.Position, finished: false);
                 batch.Add(row);
-                if (key is not null) keys.Add(key);
-                lastKey = key;
+                if (key is not null)
+                {
+                    keys.Add(key);
+                    lastKey = key;
+                }
             }
             await HandOverAsync(job.FileSize, finished: true);
             await writing!;

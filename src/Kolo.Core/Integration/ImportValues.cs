@@ -81,21 +81,30 @@ public sealed class ColumnMap
     public string Required(ImportRow row, string field, string? reason = null) =>
         Text(row, field) ?? throw new RowRejectedException(reason ?? $"{field} is empty.");
 
-    public decimal? Decimal(ImportRow row, string field)
+    /// <summary>The largest price or amount a row may give, as the API allows for prices.</summary>
+    public const decimal MaxAmount = 1_000_000_000m;
+
+    /// <summary>The largest line total: the largest quantity at the largest price.</summary>
+    public const decimal MaxLineTotal = 1_000_000m * MaxAmount;
+
+    /// <summary>A number with a '.' separator, at most <paramref name="limit"/> either side of zero.</summary>
+    public decimal? Decimal(ImportRow row, string field, decimal limit = MaxAmount)
     {
         var text = Text(row, field);
         if (text is null) return null;
-        return decimal.TryParse(text, NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var d)
-            ? d : throw new RowRejectedException($"{field} '{text}' is not a number.");
+        if (!decimal.TryParse(text, NumberStyles.Number | NumberStyles.AllowExponent, CultureInfo.InvariantCulture, out var d))
+            throw new RowRejectedException($"{field} '{text}' is not a number.");
+        return Math.Abs(d) <= limit ? d
+            : throw new RowRejectedException($"{field} '{text}' is too large: at most {limit.ToString("0", CultureInfo.InvariantCulture)}.");
     }
 
-    public int? Integer(ImportRow row, string field)
+    public int? Integer(ImportRow row, string field, int limit)
     {
-        var d = Decimal(row, field);
+        var d = Decimal(row, field, decimal.MaxValue);
         if (d is null) return null;
-        if (d != decimal.Truncate(d.Value) || d > int.MaxValue || d < int.MinValue)
-            throw new RowRejectedException($"{field} '{Text(row, field)}' is not a whole number.");
-        return (int)d.Value;
+        if (d != decimal.Truncate(d.Value)) throw new RowRejectedException($"{field} '{Text(row, field)}' is not a whole number.");
+        return Math.Abs(d.Value) <= limit ? (int)d.Value
+            : throw new RowRejectedException($"{field} '{Text(row, field)}' is too large: at most {limit.ToString(CultureInfo.InvariantCulture)}.");
     }
 
     /// <summary>A date (time) read as UTC: with the dateFormat option exactly, otherwise any ISO-like form.</summary>
@@ -120,7 +129,7 @@ public sealed class ColumnMap
 
     public string Currency(ImportRow row)
     {
-        var code = Text(row, "currency")?.ToUpperInvariant() ?? Option("currency")!.ToUpperInvariant();
+        var code = (Text(row, "currency") ?? Option("currency") ?? throw new RowRejectedException("currency is empty, and no currency option is set.")).ToUpperInvariant();
         return Money(code) ? code : throw new RowRejectedException($"currency '{code}' is not an ISO 4217 code.");
     }
 }

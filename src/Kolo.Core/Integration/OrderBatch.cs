@@ -33,15 +33,24 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         Map.Flag("externalIdFromRow") ? row.RowId : ImportValues.NormalizeId(Map.Text(row, "externalId"));
 
     private sealed record Line(ImportRow Row, string Customer, DateTime OrderedAt, string Sku, string Description, int Quantity,
-        long UnitMinor, long DiscountMinor, string Currency, string? Country, string? Channel, string? Payment);
+        long UnitMinor, long DiscountMinor, string Currency, string? Country, string? Channel, string? Payment, OrderStatus? Status);
 
     private sealed record Candidate(OrderLine Line, Guid CustomerId, DateTime OrderedAt, Guid OrderId);
 
-    private bool IsReturn(string key) => Map.Option("cancellationPrefix") is { } p && key.StartsWith(p, StringComparison.Ordinal);
+    /// <summary>A return: its number starts with the cancellation prefix, or its status says Returned.</summary>
+    private bool IsReturn(string key, OrderStatus? status) =>
+        status == OrderStatus.Returned || Map.Option("cancellationPrefix") is { } p && key.StartsWith(p, StringComparison.Ordinal);
 
     /// <summary>A return points at lines of earlier orders and changes their returned count: those must be committed.</summary>
     public override bool DependsOnPreviousBatch(List<ImportRow> rows) =>
-        Map.Option("cancellationPrefix") is not null && rows.Any(r => KeyOf(r) is { } key && IsReturn(key));
+        (Map.Option("cancellationPrefix") is not null || Map.Has("status")) && rows.Any(r => KeyOf(r) is { } key && IsReturn(key, StatusOf(r)));
+
+    /// <summary>The row's status, or null when the column is unmapped or empty or the value is not a status (Parse rejects it).</summary>
+    private OrderStatus? StatusOf(ImportRow row) =>
+        Map.Text(row, "status") is { } text && Enum.TryParse<OrderStatus>(text, ignoreCase: true, out var status) && Enum.IsDefined(status) ? status : null;
+
+    /// <summary>Counts as a purchase: makes its customer a customer.</summary>
+    private static bool IsPurchase(OrderStatus status) => status is OrderStatus.Confirmed or OrderStatus.Shipped or OrderStatus.Delivered;
 
     public override async Task ProcessAsync(KoloDb db, List<ImportRow> rows, BatchResult result, CancellationToken ct)
     {
@@ -60,6 +69,8 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
                     throw new RowRejectedException($"Order {key} belongs to customer {lines[0].Customer}, but this row names customer {line.Customer}.");
                 else if (lines[0].Currency != line.Currency)
                     throw new RowRejectedException($"Order {key} is in {lines[0].Currency}, but this row is in {line.Currency}.");
+                else if (lines[0].Status != line.Status)
+                    throw new RowRejectedException($"Order {key} is {lines[0].Status}, but this row says {line.Status}.");
                 lines.Add(line);
             }
             catch (RowRejectedException e) { result.Reject(row, e.Message); }
@@ -93,13 +104,18 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         {
             var first = lines[0];
             var customer = customerMap[first.Customer];
-            var isReturn = IsReturn(key);
+            var isReturn = IsReturn(key, first.Status);
+            var status = isReturn ? OrderStatus.Returned : first.Status ?? OrderStatus.Confirmed;
             if (!appended.TryGetValue(key, out var order))
             {
+                // The file gives one date: a shipped, delivered or cancelled order took that step on it as far as Kolo knows.
                 order = new Order
                 {
-                    Number = key, ExternalId = key, CustomerId = customer.Id, Currency = first.Currency, OrderedAt = first.OrderedAt,
-                    Status = isReturn ? OrderStatus.Returned : OrderStatus.Confirmed, ConfirmedAt = isReturn ? null : first.OrderedAt,
+                    Number = key, ExternalId = key, CustomerId = customer.Id, Currency = first.Currency, OrderedAt = first.OrderedAt, Status = status,
+                    ConfirmedAt = IsPurchase(status) ? first.OrderedAt : null,
+                    ShippedAt = status is OrderStatus.Shipped or OrderStatus.Delivered ? first.OrderedAt : null,
+                    DeliveredAt = status == OrderStatus.Delivered ? first.OrderedAt : null,
+                    CancelledAt = status == OrderStatus.Cancelled ? first.OrderedAt : null,
                     ReturnReason = isReturn ? "Cancelled in the source system" : null, Channel = first.Channel, PaymentMethod = first.Payment,
                     OwnerId = customer.OwnerId, CreatedAt = now, UpdatedAt = now,
                 };
@@ -109,6 +125,8 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
             {
                 order.UpdatedAt = now;
                 order.Version = Guid.NewGuid();
+                result.NewRecords.Add(Audit.Entry(actor, now, OrderService.EntityType, order.Id, AuditActions.Updated,
+                    [new FieldChange("lines", Count(order.Lines.Count), Count(order.Lines.Count + lines.Count)), new FieldChange("source", null, "import")]));
             }
             var lineNo = order.Lines.Count == 0 ? 0 : order.Lines.Max(l => l.LineNo);
             foreach (var l in lines)
@@ -126,7 +144,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
                 if (appended.ContainsKey(key)) db.OrderLines.Add(orderLine);
             }
             if (isReturn) returns.Add((order, lines));
-            else if (OrderService.Promote(actor, customer, now) is { } promotion)
+            else if (IsPurchase(order.Status) && OrderService.Promote(actor, customer, now) is { } promotion)
             {
                 result.NewRecords.Add(promotion);
                 promoted.Add(customer.Id);
@@ -140,7 +158,19 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
             result.Updates.Add((target, token) => target.Customers.Where(c => promoted.Contains(c.Id)).ExecuteUpdateAsync(s => s
                 .SetProperty(c => c.Status, LifecycleStatus.Customer).SetProperty(c => c.UpdatedAt, now).SetProperty(c => c.Version, version), token));
         }
-        await LinkReturnsAsync(db, returns, newOrders, ct);
+        // Stored orders whose goods a return of this batch brings back: audited and given a new version, as the API's
+        // return does, so a client holding the old ETag cannot record the same goods coming back again.
+        var returnedFrom = await LinkReturnsAsync(db, returns, newOrders, ct);
+        foreach (var (orderId, returnNumber) in returnedFrom)
+            result.NewRecords.Add(Audit.Entry(actor, now, OrderService.EntityType, orderId, "returned",
+                [new FieldChange("returnNumber", null, returnNumber), new FieldChange("source", null, "import")]));
+        if (returnedFrom.Count > 0)
+        {
+            var touched = returnedFrom.Select(r => r.OrderId).Distinct().ToList();
+            var version = Guid.NewGuid();
+            result.Updates.Add((target, token) => target.Orders.Where(o => touched.Contains(o.Id)).ExecuteUpdateAsync(s => s
+                .SetProperty(o => o.UpdatedAt, now).SetProperty(o => o.Version, version), token));
+        }
         foreach (var order in newOrders)
         {
             OrderTotals.Apply(order);
@@ -162,6 +192,8 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
 
     public override void Validate(ImportRow row) => Parse(row, KeyOf(row) ?? throw new RowRejectedException("externalId is empty: the row belongs to no order."));
 
+    private const int MaxQuantity = 1_000_000;
+
     private Line Parse(ImportRow row, string key)
     {
         var m = Map;
@@ -175,8 +207,11 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         if (sku.Length > 64) throw new RowRejectedException("sku is longer than 64 characters.");
         var description = m.Exact(row, "description") ?? "";
         if (description.Length > 500) throw new RowRejectedException("description is longer than 500 characters.");
-        var quantity = m.Integer(row, "quantity") ?? throw new RowRejectedException("quantity is empty.");
-        var isReturn = IsReturn(key);
+        var quantity = m.Integer(row, "quantity", MaxQuantity) ?? throw new RowRejectedException("quantity is empty.");
+        var status = m.Text(row, "status") is { } statusText
+            ? StatusOf(row) ?? throw new RowRejectedException($"status '{statusText}' is not one of {string.Join(", ", Enum.GetNames<OrderStatus>())}.")
+            : (OrderStatus?)null;
+        var isReturn = IsReturn(key, status);
         if (quantity == 0) throw new RowRejectedException("quantity is 0.");
         if (quantity < 0 && !isReturn)
             throw new RowRejectedException("quantity is negative on an order that is not a cancellation.");
@@ -187,9 +222,17 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         {
             if (price < 0) throw new RowRejectedException("unitPrice is negative.");
             unit = Money.ToMinor(price, currency);
+            // A return's discount is given back with it: the file may write it with either sign.
+            if (m.Decimal(row, "discount") is { } lineDiscount)
+            {
+                discount = Math.Abs(Money.ToMinor(lineDiscount, currency));
+                if (lineDiscount < 0 && !isReturn) throw new RowRejectedException("discount is negative.");
+                if (discount > unit * quantity) throw new RowRejectedException("discount is more than the line's amount.");
+            }
         }
-        else if (m.Decimal(row, "lineTotal") is { } total)
+        else if (m.Decimal(row, "lineTotal", ColumnMap.MaxLineTotal) is { } total)
         {
+            if (total < 0 && !isReturn) throw new RowRejectedException("lineTotal is negative on an order that is not a cancellation.");
             // Only the line's amount is known: the unit price is rounded up to the minor unit and the difference
             // (less than one minor unit per item) is the line's discount, so the line total is exactly the file's.
             var totalMinor = Math.Abs(Money.ToMinor(total, currency));
@@ -198,7 +241,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         }
         else throw new RowRejectedException("unitPrice and lineTotal are both empty.");
         return new Line(row, customer, orderedAt, sku, description, quantity, unit, discount, currency,
-            m.Text(row, "country"), Cut(m.Text(row, "channel")), Cut(m.Text(row, "paymentMethod")));
+            m.Text(row, "country"), Cut(m.Text(row, "channel")), Cut(m.Text(row, "paymentMethod")), status);
     }
 
     private static string? Cut(string? text) => text is { Length: > 40 } ? text[..40] : text;
@@ -210,9 +253,32 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         foreach (var l in firstLines) byId.TryAdd(l.Customer, l);
         var ids = byId.Keys.ToList();
         // Untracked: the only change to them, the first order's promotion, is one set-based update.
-        var found = await db.Customers.AsNoTracking().Where(c => ids.Contains(c.ExternalId!))
-            .Select(c => new Customer { Id = c.Id, ExternalId = c.ExternalId, OwnerId = c.OwnerId, Status = c.Status })
-            .ToDictionaryAsync(c => c.ExternalId!, StringComparer.Ordinal, ct);
+        var stored = await db.Customers.AsNoTracking().Where(c => ids.Contains(c.ExternalId!))
+            .Select(c => new { Customer = new Customer { Id = c.Id, ExternalId = c.ExternalId, OwnerId = c.OwnerId, Status = c.Status }, c.MergedIntoId })
+            .ToListAsync(ct);
+        // A customer merged into another stands for the record it was merged into: the orders go there, as the API
+        // requires. Merges may chain (the survivor merged again later), so they are followed to the end.
+        var mergedInto = stored.Where(c => c.MergedIntoId is not null).ToDictionary(c => c.Customer.Id, c => c.MergedIntoId!.Value);
+        var survivors = new Dictionary<Guid, Customer>();
+        for (var next = mergedInto.Values.Distinct().ToList(); next.Count > 0;)
+        {
+            var targets = await db.Customers.AsNoTracking().Where(c => next.Contains(c.Id))
+                .Select(c => new { Customer = new Customer { Id = c.Id, ExternalId = c.ExternalId, OwnerId = c.OwnerId, Status = c.Status }, c.MergedIntoId })
+                .ToListAsync(ct);
+            next = [];
+            foreach (var t in targets)
+            {
+                if (t.MergedIntoId is not { } further) survivors[t.Customer.Id] = t.Customer;
+                else if (mergedInto.TryAdd(t.Customer.Id, further)) next.Add(further);
+            }
+        }
+        Customer Survivor(Customer c)
+        {
+            var id = c.Id;
+            while (mergedInto.TryGetValue(id, out var to)) id = to;
+            return survivors.GetValueOrDefault(id) ?? c;
+        }
+        var found = stored.ToDictionary(c => c.Customer.ExternalId!, c => Survivor(c.Customer), StringComparer.Ordinal);
         foreach (var c in found.Values.Where(c => _promotedBefore.Contains(c.Id))) c.Status = LifecycleStatus.Customer;
         foreach (var (id, line) in byId.Where(x => !found.ContainsKey(x.Key)))
         {
@@ -264,9 +330,13 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         return _products;
     }
 
-    private static async Task LinkReturnsAsync(KoloDb db, List<(Order Order, List<Line> Lines)> returns, List<Order> newOrders, CancellationToken ct)
+    private static string Count(int n) => n.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>Points each return line at the purchase it brings back; answers the stored (earlier) orders touched, with the return's number.</summary>
+    private static async Task<HashSet<(Guid OrderId, string ReturnNumber)>> LinkReturnsAsync(KoloDb db, List<(Order Order, List<Line> Lines)> returns, List<Order> newOrders, CancellationToken ct)
     {
-        if (returns.Count == 0) return;
+        var touched = new HashSet<(Guid, string)>();
+        if (returns.Count == 0) return touched;
         var customerIds = returns.Select(r => r.Order.CustomerId).Distinct().ToList();
         var skus = returns.SelectMany(r => r.Order.Lines).Select(l => l.Sku).Distinct().ToList();
         var orders = db.Orders.Where(o => customerIds.Contains(o.CustomerId) && o.Status != OrderStatus.Returned
@@ -274,6 +344,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         var stored = await db.OrderLines.Where(l => skus.Contains(l.Sku))
             .Join(orders, l => l.OrderId, o => o.Id, (l, o) => new { Line = l, o.CustomerId, o.OrderedAt })
             .ToListAsync(ct);
+        var storedOrders = stored.Select(x => x.Line.OrderId).ToHashSet();
         var candidates = stored.Select(x => new Candidate(x.Line, x.CustomerId, x.OrderedAt, x.Line.OrderId))
             .Concat(newOrders.Where(o => o.Status != OrderStatus.Returned && customerIds.Contains(o.CustomerId))
                 .SelectMany(o => o.Lines.Select(l => new Candidate(l, o.CustomerId, o.OrderedAt, o.Id))))
@@ -288,7 +359,9 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
                 line.ReturnOfLineId = match.Line.Id;
                 match.Line.ReturnedQuantity += Math.Min(line.Quantity, Math.Max(0, match.Line.Quantity - match.Line.ReturnedQuantity));
                 order.ReturnOfOrderId ??= match.OrderId;
+                if (storedOrders.Contains(match.OrderId)) touched.Add((match.OrderId, order.Number));
             }
         }
+        return touched;
     }
 }

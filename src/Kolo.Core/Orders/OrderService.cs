@@ -224,6 +224,10 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
             _ => false,
         };
         if (!allowed) throw ValidationFailedException.For("status", $"A {from} order cannot become {input.Status}.");
+        // Its return record already took the returned goods off the customer's purchases: cancelling the order as well
+        // would refund them twice.
+        if (input.Status == OrderStatus.Cancelled && order.Lines.Any(l => l.ReturnedQuantity > 0))
+            throw ValidationFailedException.For("status", "Part of this order has come back already; record a return of the rest instead of cancelling it.");
         order.Status = input.Status!.Value;
         switch (order.Status)
         {
@@ -236,11 +240,11 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
     }
 
     /// <summary>Records goods coming back: a return record with negative totals, and the returned counts on the order.</summary>
-    public async Task<OrderView> ReturnAsync(Actor actor, Guid id, ReturnInput input, CancellationToken ct = default)
+    public async Task<OrderView> ReturnAsync(Actor actor, Guid id, ReturnInput input, Guid? expectedVersion = null, CancellationToken ct = default)
     {
         EnsureCanSell(actor);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var order = await LoadAsync(db, actor, id, null, ct);
+        var order = await LoadAsync(db, actor, id, expectedVersion, ct);
         var errors = new ValidationErrors();
         if (order.Status is not (OrderStatus.Confirmed or OrderStatus.Shipped or OrderStatus.Delivered))
             errors.Add("status", "Only a confirmed, shipped or delivered order can be returned.");
@@ -416,8 +420,10 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
 
     private static async Task<string> NextReturnNumberAsync(KoloDb db, string orderNumber, CancellationToken ct)
     {
-        var count = await db.Orders.CountAsync(o => o.Number.StartsWith(orderNumber + "-R"), ct);
-        return $"{orderNumber}-R{count + 1}";
+        // Numbers hold 40 characters: a long order number gives up its end so "-R" and the count still fit (up to 9999).
+        var prefix = orderNumber[..Math.Min(orderNumber.Length, 34)] + "-R";
+        var count = await db.Orders.CountAsync(o => o.Number.StartsWith(prefix), ct);
+        return $"{prefix}{count + 1}";
     }
 
     private static async Task<Order> LoadAsync(KoloDb db, Actor actor, Guid id, Guid? expectedVersion, CancellationToken ct)

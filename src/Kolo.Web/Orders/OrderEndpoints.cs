@@ -53,7 +53,8 @@ public static class OrderEndpoints
         group.MapPost("/{id:guid}/returns", async (Guid id, ReturnInput input, HttpContext http, OrderService orders) =>
             {
                 RequestValidation.Validate(input);
-                var returned = await orders.ReturnAsync(http.User.ToActor(), id, input, http.RequestAborted);
+                var returned = await orders.ReturnAsync(http.User.ToActor(), id, input, ETags.OptionalIfMatch(http.Request), http.RequestAborted);
+                ETags.Set(http.Response, returned.Version);
                 return Results.Created($"/api/v1/orders/{returned.Id}", returned);
             })
             .WithSummary("Record a (partial) return: which lines and how many came back. Creates a return record with negative totals.");

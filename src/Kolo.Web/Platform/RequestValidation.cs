@@ -62,10 +62,13 @@ public static class RequestValidation
             var name = Join(prefix, JsonNamingPolicy.CamelCase.ConvertName(property.Name));
             if (child is IEnumerable items and not string and not IDictionary)
             {
+                // A null in a list of objects (an order line, an address) would reach the code as a missing object.
+                var objects = property.PropertyType.IsGenericType && property.PropertyType.GetGenericArguments() is [var element] && !IsSimple(element);
                 var i = 0;
                 foreach (var item in items)
                 {
-                    if (item is not null && !IsSimple(item.GetType())) Walk(item, $"{name}[{i}]", errors, depth + 1);
+                    if (item is null) { if (objects) errors.Add($"{name}[{i}]", "An item of this list is null; give an object."); }
+                    else if (!IsSimple(item.GetType())) Walk(item, $"{name}[{i}]", errors, depth + 1);
                     i++;
                 }
             }

@@ -237,7 +237,17 @@ public abstract class OrderApiTests(KoloAppFixture fx) : ApiTestBase(fx)
             Assert.Contains("lines", (await noLines.ExpectValidationProblemAsync()).Keys);
         using (var zero = await admin.ReturnAsync(order.Id(), (l1, 0)))
             Assert.Contains("lines[0].quantity", (await zero.ExpectValidationProblemAsync()).Keys);
+        using (var nullLine = await admin.SendRawAsync(HttpMethod.Post, $"/api/v1/orders/{order.Id()}/returns", "{\"lines\":[null]}"))
+            Assert.Equal(["lines[0]"], (await nullLine.ExpectValidationProblemAsync()).Keys);
         Assert.Equal([1, 0], (await admin.GetOrderAsync(order.Id())).Order.Lines().Select(l => l.GetProperty("returnedQuantity").GetInt32()));
+
+        // Cancelling the partly returned order would take the returned goods off the purchases a second time.
+        using (var cancel = await admin.SetStatusAsync(order.Id(), "Cancelled"))
+            Assert.Equal(["status"], (await cancel.ExpectValidationProblemAsync()).Keys);
+        // A return based on a version older than the first return is refused.
+        using (var stale = await admin.SendRawAsync(HttpMethod.Post, $"/api/v1/orders/{order.Id()}/returns",
+                   $"{{\"lines\":[{{\"lineId\":\"{l2}\",\"quantity\":1}}]}}", $"\"{order.GetProperty("version").GetGuid():N}\""))
+            Assert.Equal(HttpStatusCode.PreconditionFailed, stale.StatusCode);
 
         // A second return up to the remainder works: the other two of line 1 and both of line 2.
         JsonElement second;
@@ -264,6 +274,22 @@ public abstract class OrderApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Equal(0, (await admin.GetOrderAsync(quote.Id())).Order.Lines()[0].GetProperty("returnedQuantity").GetInt32());
         using (var ofReturn = await admin.ReturnAsync(first.Id(), (first.Lines()[0].Id(), 1)))
             Assert.Contains("status", (await ofReturn.ExpectValidationProblemAsync()).Keys);
+    }
+
+    [Fact]
+    public async Task A_return_of_an_order_with_a_forty_character_number_gets_a_number_that_fits()
+    {
+        using var admin = Fx.Admin();
+        var product = await admin.CreateProductAsync(5m);
+        var body = Order(await CustomerAsync(), [Line(product.Id(), 2)]);
+        var number = ("L" + Unique.Word(12).ToUpperInvariant()).PadRight(40, '9');
+        body["number"] = number;
+        var order = await admin.CreateOrderAsync(body);
+        string[] numbers = new string[2];
+        for (var i = 0; i < 2; i++)
+            using (var response = await admin.ReturnAsync(order.Id(), (order.Lines()[0].Id(), 1)))
+                numbers[i] = (await response.ExpectAsync(HttpStatusCode.Created)).Str("number");
+        Assert.Equal([number[..34] + "-R1", number[..34] + "-R2"], numbers);
     }
 
     [Fact]

@@ -271,6 +271,76 @@ public abstract class ImportApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     }
 
     [Fact]
+    public async Task Statuses_in_a_file_with_returns_split_orders_and_quotes_across_batches()
+    {
+        var p = "ST" + Unique.Word(6).ToUpperInvariant();
+        var c = p + "-c";
+        var csv = new StringBuilder("Order,Customer,Date,Sku,Qty,Price,Status\n")
+            .Append(CultureInfo.InvariantCulture, $"{p}-A,{c},2024-01-01,{p}-S1,1,10,\n")
+            .Append(CultureInfo.InvariantCulture, $"{p}-B,{c},2023-12-31,{p}-S1,1,10,\n")
+            // Batch 2: a late line of A, and a return of S1, which comes from A (the most recent purchase of it).
+            .Append(CultureInfo.InvariantCulture, $"{p}-A,{c},2024-01-01,{p}-S2,1,5,confirmed\n")
+            .Append(CultureInfo.InvariantCulture, $"{p}-RA,{c},2024-01-05,{p}-S1,-1,10,Returned\n")
+            // Batch 3: a cancelled order and a return of its SKU: nothing was bought, so nothing comes back from it.
+            .Append(CultureInfo.InvariantCulture, $"{p}-X,{c},2024-01-03,{p}-S3,1,10,Cancelled\n")
+            .Append(CultureInfo.InvariantCulture, $"{p}-RX,{c},2024-01-04,{p}-S3,1,10,Returned\n")
+            // Batch 4: a quote of a customer not yet known, and a row calling order A a return.
+            .Append(CultureInfo.InvariantCulture, $"{p}-Q,{p}-new,2024-01-02,{p}-S1,2,10,Quote\n")
+            .Append(CultureInfo.InvariantCulture, $"{p}-A,{c},2024-01-01,{p}-S4,-1,10,Returned\n");
+        var (job, path) = await RunningOrdersJobAsync(ImportApi.Utf8(csv.ToString()), new Dictionary<string, string>
+        {
+            ["externalId"] = "Order", ["customerExternalId"] = "Customer", ["orderedAt"] = "Date", ["sku"] = "Sku",
+            ["quantity"] = "Qty", ["unitPrice"] = "Price", ["status"] = "Status", ["$currency"] = "UAH",
+        });
+        var committed = new List<int>();
+        await Engine(2).RunAsync(job.Id, path, j => committed.Add(j.Rows));
+
+        Assert.Equal([2, 4, 6, 8], committed);
+        await using var db = await Db.CreateDbContextAsync();
+        var done = await db.ImportJobs.SingleAsync(j => j.Id == job.Id);
+        Assert.Equal((ImportStatus.Succeeded, 6, 1, 1), (done.Status, done.Created, done.Updated, done.Rejected));
+        Assert.Equal($"Order {p}-A is Confirmed, but this row says Returned.", (await db.ImportRejects.SingleAsync(r => r.JobId == job.Id)).Reason);
+        var orders = await db.Orders.Include(o => o.Lines).Where(o => o.Number.StartsWith(p)).ToDictionaryAsync(o => o.Number[(p.Length + 1)..]);
+        Assert.Equal([p + "-S1", p + "-S2"], orders["A"].Lines.OrderBy(l => l.LineNo).Select(l => l.Sku));
+        Assert.Equal(1, orders["A"].Lines.Single(l => l.Sku == p + "-S1").ReturnedQuantity);
+        Assert.Equal(0, orders["B"].Lines.Single().ReturnedQuantity);
+        Assert.Equal((OrderStatus.Returned, orders["A"].Id, -1000L), (orders["RA"].Status, orders["RA"].ReturnOfOrderId!.Value, orders["RA"].TotalMinor));
+        Assert.Equal((OrderStatus.Cancelled, 0), (orders["X"].Status, orders["X"].Lines.Single().ReturnedQuantity));
+        Assert.Null(orders["RX"].ReturnOfOrderId);
+        Assert.Equal((OrderStatus.Quote, 2000L), (orders["Q"].Status, orders["Q"].TotalMinor));
+        var actions = await db.AuditEntries.Where(e => e.EntityType == "order" && e.EntityId == orders["A"].Id).Select(e => e.Action).ToListAsync();
+        Assert.Equal(["created", "returned", "updated"], actions.Order(StringComparer.Ordinal));
+        // Only a purchase makes a customer: a quote leaves the new one a prospect.
+        var statuses = await db.Customers.Where(x => x.ExternalId!.StartsWith(p)).ToDictionaryAsync(x => x.ExternalId!, x => x.Status);
+        Assert.Equal((LifecycleStatus.Customer, LifecycleStatus.Prospect), (statuses[c], statuses[p + "-new"]));
+    }
+
+    [Fact]
+    public async Task Rows_without_an_order_id_do_not_split_an_order_and_still_end_a_batch_at_twice_its_size()
+    {
+        var p = "NK" + Unique.Word(6).ToUpperInvariant();
+        var csv = new StringBuilder("Order,Customer,Date,Sku,Qty,Price\n")
+            .Append(CultureInfo.InvariantCulture, $"{p}-A,{p}-c,2024-01-01,{p}-S1,1,10\n")
+            .Append(CultureInfo.InvariantCulture, $"{p}-B,{p}-c,2024-01-01,{p}-S1,1,10\n")
+            .Append(CultureInfo.InvariantCulture, $",{p}-c,2024-01-01,{p}-S1,1,10\n")
+            .Append(CultureInfo.InvariantCulture, $"{p}-B,{p}-c,2024-01-01,{p}-S2,1,10\n");
+        for (var i = 0; i < 6; i++) csv.Append(CultureInfo.InvariantCulture, $",{p}-c,2024-01-01,{p}-S1,1,10\n");
+        var (job, path) = await RunningOrdersJobAsync(ImportApi.Utf8(csv.ToString()), new Dictionary<string, string>
+        {
+            ["externalId"] = "Order", ["customerExternalId"] = "Customer", ["orderedAt"] = "Date", ["sku"] = "Sku",
+            ["quantity"] = "Qty", ["unitPrice"] = "Price", ["$currency"] = "UAH",
+        });
+        var committed = new List<int>();
+        await Engine(2).RunAsync(job.Id, path, j => committed.Add(j.Rows));
+
+        // B's second line stays in B's batch across the row without an id; the run of such rows ends a batch at 4.
+        Assert.Equal([4, 8, 10], committed);
+        await using var db = await Db.CreateDbContextAsync();
+        Assert.Equal(2, await db.OrderLines.CountAsync(l => db.Orders.Any(o => o.Id == l.OrderId && o.Number == p + "-B")));
+        Assert.Equal((2, 0, 7), await db.ImportJobs.Where(j => j.Id == job.Id).Select(j => ValueTuple.Create(j.Created, j.Updated, j.Rejected)).SingleAsync());
+    }
+
+    [Fact]
     public async Task Exported_customers_import_into_a_fresh_database_as_the_same_customers()
     {
         var tag = "export-" + Unique.Word(8);

@@ -129,8 +129,9 @@ public sealed class ImportEngine(IDbContextFactory<KoloDb> dbFactory, TimeProvid
                 if (rowIds is not null) row = WithRowId(row, rowIds);
                 if (skip > 0) { skip--; continue; }
                 var key = processor.KeyOf(row);
-                // A row without a key (rejected in its batch) never ends a batch, so it cannot split the order around it.
-                var full = batch.Count >= BatchRows && (!processor.GroupsRows || key is not null && key != lastKey);
+                // A row without a key (rejected in its batch) does not end a batch, so it cannot split the order around it
+                // — unless keyless rows go on and on (a wrong column mapped): then the batch ends at twice its size.
+                var full = batch.Count >= BatchRows && (!processor.GroupsRows || (key is not null ? key != lastKey : batch.Count >= 2 * BatchRows));
                 var repeat = !processor.GroupsRows && key is not null && keys.Contains(key);
                 if (full || repeat) await HandOverAsync(source.Position, finished: false);
                 batch.Add(row);

@@ -33,7 +33,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         Map.Flag("externalIdFromRow") ? row.RowId : ImportValues.NormalizeId(Map.Text(row, "externalId"));
 
     private sealed record Line(ImportRow Row, string Customer, DateTime OrderedAt, string Sku, string Description, int Quantity,
-        long UnitMinor, long DiscountMinor, string Currency, string? Country, string? Channel, string? Payment, OrderStatus? Status);
+        long UnitMinor, long DiscountMinor, string Currency, string? Country, string? Channel, string? Payment, OrderStatus Status);
 
     private sealed record Candidate(OrderLine Line, Guid CustomerId, DateTime OrderedAt, Guid OrderId);
 
@@ -45,9 +45,9 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
     public override bool DependsOnPreviousBatch(List<ImportRow> rows) =>
         (Map.Option("cancellationPrefix") is not null || Map.Has("status")) && rows.Any(r => KeyOf(r) is { } key && IsReturn(key, StatusOf(r)));
 
-    /// <summary>The row's status, or null when the column is unmapped or empty or the value is not a status (Parse rejects it).</summary>
+    /// <summary>The row's status by name, or null when the column is unmapped or empty or the value is not a status name (Parse rejects it).</summary>
     private OrderStatus? StatusOf(ImportRow row) =>
-        Map.Text(row, "status") is { } text && Enum.TryParse<OrderStatus>(text, ignoreCase: true, out var status) && Enum.IsDefined(status) ? status : null;
+        Map.Text(row, "status") is { } text && text.All(char.IsAsciiLetter) && Enum.TryParse<OrderStatus>(text, ignoreCase: true, out var status) ? status : null;
 
     /// <summary>Counts as a purchase: makes its customer a customer.</summary>
     private static bool IsPurchase(OrderStatus status) => status is OrderStatus.Confirmed or OrderStatus.Shipped or OrderStatus.Delivered;
@@ -92,7 +92,8 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         }
         if (groups.Count == 0) return;
 
-        var customerMap = await CustomersAsync(db, groups.Values.Select(g => g[0]), result, now, ct);
+        var buyers = groups.Values.Where(g => IsPurchase(g[0].Status)).Select(g => g[0].Customer).ToHashSet(StringComparer.Ordinal);
+        var customerMap = await CustomersAsync(db, groups.Values.Select(g => g[0]), buyers, result, now, ct);
         var productMap = await ProductsAsync(db, groups.Values.SelectMany(g => g), result, now, ct);
         var appendIds = appendTo.Values.ToList();
         var appended = await db.Orders.Include(o => o.Lines).Where(o => appendIds.Contains(o.Id)).ToDictionaryAsync(o => o.ExternalId!, StringComparer.Ordinal, ct);
@@ -104,8 +105,15 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         {
             var first = lines[0];
             var customer = customerMap[first.Customer];
-            var isReturn = IsReturn(key, first.Status);
-            var status = isReturn ? OrderStatus.Returned : first.Status ?? OrderStatus.Confirmed;
+            var status = first.Status;
+            var isReturn = status == OrderStatus.Returned;
+            if (appended.TryGetValue(key, out var stored) && stored.Status != status)
+            {
+                // Later rows of an order this job created: a sale cannot become a return, nor the other way round.
+                foreach (var l in lines) result.Reject(l.Row, $"Order {key} is {stored.Status}, but this row says {status}.");
+                appended.Remove(key);
+                continue;
+            }
             if (!appended.TryGetValue(key, out var order))
             {
                 // The file gives one date: a shipped, delivered or cancelled order took that step on it as far as Kolo knows.
@@ -166,7 +174,8 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
                 [new FieldChange("returnNumber", null, returnNumber), new FieldChange("source", null, "import")]));
         if (returnedFrom.Count > 0)
         {
-            var touched = returnedFrom.Select(r => r.OrderId).Distinct().ToList();
+            // An order this batch adds lines to is tracked and gets its new version with those lines.
+            var touched = returnedFrom.Select(r => r.OrderId).Where(id => appended.Values.All(o => o.Id != id)).Distinct().ToList();
             var version = Guid.NewGuid();
             result.Updates.Add((target, token) => target.Orders.Where(o => touched.Contains(o.Id)).ExecuteUpdateAsync(s => s
                 .SetProperty(o => o.UpdatedAt, now).SetProperty(o => o.Version, version), token));
@@ -212,6 +221,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
             ? StatusOf(row) ?? throw new RowRejectedException($"status '{statusText}' is not one of {string.Join(", ", Enum.GetNames<OrderStatus>())}.")
             : (OrderStatus?)null;
         var isReturn = IsReturn(key, status);
+        var effective = isReturn ? OrderStatus.Returned : status ?? OrderStatus.Confirmed;
         if (quantity == 0) throw new RowRejectedException("quantity is 0.");
         if (quantity < 0 && !isReturn)
             throw new RowRejectedException("quantity is negative on an order that is not a cancellation.");
@@ -237,17 +247,19 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
             // (less than one minor unit per item) is the line's discount, so the line total is exactly the file's.
             var totalMinor = Math.Abs(Money.ToMinor(total, currency));
             unit = (totalMinor + quantity - 1) / quantity;
+            if (unit > Money.ToMinor(ColumnMap.MaxAmount, currency))
+                throw new RowRejectedException($"lineTotal '{total.ToString(System.Globalization.CultureInfo.InvariantCulture)}' is too large: at most {(ColumnMap.MaxAmount * quantity).ToString("0", System.Globalization.CultureInfo.InvariantCulture)}.");
             discount = unit * quantity - totalMinor;
         }
         else throw new RowRejectedException("unitPrice and lineTotal are both empty.");
         return new Line(row, customer, orderedAt, sku, description, quantity, unit, discount, currency,
-            m.Text(row, "country"), Cut(m.Text(row, "channel")), Cut(m.Text(row, "paymentMethod")), status);
+            m.Text(row, "country"), Cut(m.Text(row, "channel")), Cut(m.Text(row, "paymentMethod")), effective);
     }
 
     private static string? Cut(string? text) => text is { Length: > 40 } ? text[..40] : text;
 
     /// <summary>The customers of the batch's orders by external id, creating those not yet known.</summary>
-    private async Task<Dictionary<string, Customer>> CustomersAsync(KoloDb db, IEnumerable<Line> firstLines, BatchResult result, DateTime now, CancellationToken ct)
+    private async Task<Dictionary<string, Customer>> CustomersAsync(KoloDb db, IEnumerable<Line> firstLines, HashSet<string> buyers, BatchResult result, DateTime now, CancellationToken ct)
     {
         var byId = new Dictionary<string, Line>(StringComparer.Ordinal);
         foreach (var l in firstLines) byId.TryAdd(l.Customer, l);
@@ -290,7 +302,9 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
             // The file names the customer only by id: the name shows that id until someone enters the real one.
             var customer = new Customer
             {
-                ExternalId = id, Kind = CustomerKind.Person, LastName = "#" + id, Status = LifecycleStatus.Customer, CreatedAt = now, UpdatedAt = now,
+                // A customer only when one of their orders here is a purchase (not a quote, cancellation or return).
+                ExternalId = id, Kind = CustomerKind.Person, LastName = "#" + id, CreatedAt = now, UpdatedAt = now,
+                Status = buyers.Contains(id) ? LifecycleStatus.Customer : LifecycleStatus.Prospect,
                 Addresses = ImportValues.Country(line.Country) is { } country ? [new PostalAddress { Country = country }] : [],
             };
             customer.RefreshDerivedFields();
@@ -346,7 +360,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
             .ToListAsync(ct);
         var storedOrders = stored.Select(x => x.Line.OrderId).ToHashSet();
         var candidates = stored.Select(x => new Candidate(x.Line, x.CustomerId, x.OrderedAt, x.Line.OrderId))
-            .Concat(newOrders.Where(o => o.Status != OrderStatus.Returned && customerIds.Contains(o.CustomerId))
+            .Concat(newOrders.Where(o => IsPurchase(o.Status) && customerIds.Contains(o.CustomerId))
                 .SelectMany(o => o.Lines.Select(l => new Candidate(l, o.CustomerId, o.OrderedAt, o.Id))))
             .ToLookup(c => (c.CustomerId, c.Line.Sku));
         foreach (var (order, _) in returns.OrderBy(r => r.Order.OrderedAt))

@@ -191,6 +191,76 @@ public abstract class DealApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     }
 
     [Fact]
+    public async Task Line_edits_are_saved_closed_deals_are_not_edited_and_two_moves_from_one_version_do_not_both_pass()
+    {
+        using var admin = Fx.Admin();
+        var p = await admin.CreatePipelineAsync();
+        var customer = (await CreateAsync(Person())).Id();
+        var body = SalesApi.Deal(customer, p.Id, null);
+        body["lines"] = new[] { new { sku = "SVC-" + Unique.Word(5), description = "Setup", quantity = 1, unitPrice = 100m, discount = 0m } };
+        var id = (await admin.CreateDealAsync(body)).Id();
+        var (deal, etag) = await admin.GetDealAsync(id);
+
+        // Only the line's discount changes: saved, audited, a new version.
+        var put = PutBody(deal, b =>
+        {
+            b["amount"] = null;
+            b["lines"] = new[] { new { sku = deal.GetProperty("lines")[0].Str("sku"), description = "Setup", quantity = 1, unitPrice = 100m, discount = 10m } };
+        });
+        using (var response = await PutAsync(admin, id, put, etag))
+        {
+            Assert.Equal(90m, (await response.ExpectAsync(HttpStatusCode.OK)).Dec("amount"));
+            Assert.NotEqual(etag, response.ETag());
+        }
+        var (saved, savedTag) = await admin.GetDealAsync(id);
+        Assert.Equal((10m, 90m), (saved.GetProperty("lines")[0].Dec("discount"), saved.Dec("amount")));
+
+        // Lines may not come to more than a deal's amount may be.
+        using (var huge = await PutAsync(admin, id, PutBody(saved, b =>
+               {
+                   b["amount"] = null;
+                   b["lines"] = new[] { new { sku = "BIG", description = "Big", quantity = 1_000_000, unitPrice = 1_000_000_000m, discount = 0m } };
+               }), savedTag))
+            Assert.Contains("lines[0].quantity", (await huge.ExpectValidationProblemAsync()).Keys);
+
+        // Two moves based on the same version: the first wins, the second is refused rather than undoing it.
+        var won = await admin.MoveAsync(id, p["Won"], "Signed", savedTag);
+        await won.ExpectAsync(HttpStatusCode.OK);
+        using (var stale = await admin.MoveAsync(id, p["B"], null, savedTag))
+            await stale.ExpectAsync(HttpStatusCode.PreconditionFailed);
+        var (closed, closedTag) = await admin.GetDealAsync(id);
+        Assert.Equal("Won", closed.Str("status"));
+        Assert.Single((await admin.GetJsonAsync($"/api/v1/deals/{id}/history")).EnumerateArray(), h => h.GetProperty("leftAt").ValueKind == JsonValueKind.Null);
+
+        // A won deal is not edited in place (its amount is in the actuals and commissions).
+        using (var edit = await PutAsync(admin, id, PutBody(closed, b => b["amount"] = 500_000m), closedTag))
+            Assert.Equal(["status"], (await edit.ExpectValidationProblemAsync()).Keys);
+        Assert.Equal(90m, (await admin.GetDealAsync(id)).Deal.Dec("amount"));
+    }
+
+    [Fact]
+    public async Task A_stage_with_deals_keeps_its_kind_and_a_stage_is_not_listed_twice()
+    {
+        using var admin = Fx.Admin();
+        var p = await admin.CreatePipelineAsync();
+        await admin.CreateDealAsync(SalesApi.Deal((await CreateAsync(Person())).Id(), p.Id, 100, p["A"]));
+        JsonElement pipeline;
+        string etag;
+        using (var read = await admin.GetAsync($"/api/v1/pipelines/{p.Id}"))
+            (pipeline, etag) = (await read.ExpectAsync(HttpStatusCode.OK), read.ETag());
+        object Stages(params (string Name, string Kind, Guid Id)[] stages) => new
+        {
+            name = pipeline.Str("name"), stages = stages.Select(s => SalesApi.StageBody(s.Name, 50, s.Kind, s.Id)).ToList(),
+        };
+        using (var kind = await admin.SendRawAsync(HttpMethod.Put, $"/api/v1/pipelines/{p.Id}",
+                   JsonSerializer.Serialize(Stages(("A", "Won", p["A"]), ("B", "Open", p["B"]), ("Lost", "Lost", p["Lost"])), Api.Json), etag))
+            Assert.Equal(["stages[0].kind"], (await kind.ExpectValidationProblemAsync()).Keys);
+        using (var twice = await admin.SendRawAsync(HttpMethod.Put, $"/api/v1/pipelines/{p.Id}",
+                   JsonSerializer.Serialize(Stages(("A", "Open", p["A"]), ("A2", "Won", p["A"]), ("Lost", "Lost", p["Lost"])), Api.Json), etag))
+            Assert.Contains("stages[1].id", (await twice.ExpectValidationProblemAsync()).Keys);
+    }
+
+    [Fact]
     public async Task A_quote_is_made_once_from_the_deal_lines()
     {
         using var admin = Fx.Admin();

@@ -260,6 +260,9 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var deal = await Visible(db, actor).Include(d => d.Lines).FirstOrDefaultAsync(d => d.Id == id, ct) ?? throw new NotFoundException("Deal", id);
         if (deal.Version != expectedVersion) throw new PreconditionFailedException();
+        // Won and lost deals are the actuals targets and commissions are paid on: reopen one (move it) to change it.
+        if (deal.Status != DealStatus.Open)
+            throw ValidationFailedException.For("status", "A won or lost deal cannot be changed; move it back to an open stage first.");
         var errors = new ValidationErrors();
         if (input.CustomerId != deal.CustomerId) errors.Add("customerId", "A deal stays with its customer.");
         if (input.PipelineId is { } p && p != deal.PipelineId) errors.Add("pipelineId", "A deal stays in its pipeline.");
@@ -286,11 +289,12 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         var changes = Audit.Diff(before, Snapshot(deal, stage.Name));
         if (changes.Count > 0)
         {
+            await using var tx = await db.Database.BeginTransactionAsync(ct);
+            await ClaimVersionAsync(db, deal, ct);
             deal.UpdatedAt = deal.LastActivityAt = Now();
-            deal.Version = Guid.NewGuid();
             db.AuditEntries.Add(Audit.Entry(actor, deal.UpdatedAt, EntityType, deal.Id, AuditActions.Updated, changes));
-            try { await db.SaveChangesAsync(ct); }
-            catch (DbUpdateConcurrencyException) { throw new PreconditionFailedException(); }
+            await db.SaveChangesAsync(ct);
+            await tx.CommitAsync(ct);
         }
         return (await ViewsAsync(db, [deal], await SettingsAsync(db, ct), Now(), ct))[0];
     }
@@ -310,8 +314,9 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
             throw ValidationFailedException.For("reason", stage.Kind == StageKind.Won ? "Say why the deal was won." : "Say why the deal was lost.");
         var now = Now();
         var from = await db.Stages.FirstAsync(s => s.Id == deal.StageId, ct);
-        // Closing the old stay and saving the move commit together: a concurrent move (stale version) rolls both back.
+        // Closing the old stay and saving the move commit together; of two moves from the same version, the second is refused.
         await using var tx = await db.Database.BeginTransactionAsync(ct);
+        await ClaimVersionAsync(db, deal, ct);
         await db.DealStageChanges.Where(c => c.DealId == deal.Id && c.LeftAt == null).ExecuteUpdateAsync(s => s.SetProperty(c => c.LeftAt, now), ct);
         db.DealStageChanges.Add(new DealStageChange { DealId = deal.Id, StageId = stage.Id, EnteredAt = now, ById = UserIdOf(actor), ByName = actor.Name });
         deal.StageId = stage.Id;
@@ -321,7 +326,6 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         deal.ClosedAt = stage.Kind == StageKind.Open ? null : now;
         deal.CloseReason = stage.Kind == StageKind.Open ? null : reason;
         if (stage.Kind == StageKind.Won) deal.ForecastCategory = ForecastCategory.Commit;
-        deal.Version = Guid.NewGuid();
         var changes = new List<FieldChange> { new("stage", from.Name, stage.Name) };
         if (reason is not null && stage.Kind != StageKind.Open) changes.Add(new FieldChange("reason", null, reason));
         db.AuditEntries.Add(Audit.Entry(actor, now, EntityType, deal.Id, stage.Kind switch { StageKind.Won => "won", StageKind.Lost => "lost", _ => "moved" }, changes));
@@ -389,6 +393,9 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         return requested;
     }
 
+    /// <summary>The largest deal amount, as <see cref="DealInput.Amount"/> allows; lines may not add up to more.</summary>
+    private const decimal MaxAmount = 1_000_000_000_000m;
+
     private static async Task<List<DealLine>> BuildLinesAsync(KoloDb db, List<DealLineInput> inputs, string currency, ValidationErrors errors, CancellationToken ct)
     {
         var ids = inputs.Where(l => l.ProductId != null).Select(l => l.ProductId!.Value).ToList();
@@ -406,12 +413,16 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
             var unit = input.UnitPrice is { } price ? Money.ToMinor(price, currency) : product!.ListPriceMinor;
             var discount = input.Discount is { } d ? Money.ToMinor(d, currency) : 0;
             if (discount > unit * input.Quantity) { errors.Add($"lines[{i}].discount", "The discount is more than the line."); continue; }
+            if (unit * input.Quantity - discount > Money.ToMinor(MaxAmount, currency))
+            { errors.Add($"lines[{i}].quantity", "The line comes to more than 1,000,000,000,000."); continue; }
             lines.Add(new DealLine
             {
                 ProductId = product?.Id, Sku = product?.Sku ?? input.Sku!.Trim(), Description = input.Description?.Trim() ?? product?.Name ?? input.Sku!.Trim(),
                 Quantity = input.Quantity, UnitPriceMinor = unit, DiscountMinor = discount,
             });
         }
+        if (lines.Sum(l => (decimal)l.Quantity * l.UnitPriceMinor - l.DiscountMinor) > Money.ToMinor(MaxAmount, currency))
+            errors.Add("lines", "The lines come to more than 1,000,000,000,000.");
         return lines;
     }
 
@@ -426,6 +437,18 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         }
     }
 
+    /// <summary>
+    /// Gives the deal a new version with one conditional update, inside the caller's transaction: of two writes based on
+    /// the version read, only the first matches (the second waits for its row lock, then finds the version changed) — 412.
+    /// </summary>
+    private static async Task ClaimVersionAsync(KoloDb db, Deal deal, CancellationToken ct)
+    {
+        var (read, next) = (deal.Version, Guid.NewGuid());
+        if (await db.Deals.Where(d => d.Id == deal.Id && d.Version == read).ExecuteUpdateAsync(s => s.SetProperty(d => d.Version, next), ct) == 0)
+            throw new PreconditionFailedException();
+        deal.Version = next;
+    }
+
     private static long LinesTotal(Deal deal) => deal.Lines.Sum(l => l.Quantity * l.UnitPriceMinor - l.DiscountMinor);
 
     private static string? Clean(string? text) => string.IsNullOrWhiteSpace(text) ? null : text.Trim();
@@ -438,7 +461,8 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         ["probability"] = Audit.Text(d.ProbabilityOverride), ["forecastCategory"] = d.ForecastCategory.ToString(),
         ["expectedCloseDate"] = d.ExpectedCloseDate?.ToString("yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture),
         ["owner"] = Audit.Text(d.OwnerId), ["sourceCampaign"] = d.SourceCampaign,
-        ["lines"] = string.Join("; ", d.Lines.OrderBy(l => l.LineNo).Select(l => $"{l.Quantity} × {l.Sku} @ {l.UnitPriceMinor}")),
+        ["lines"] = string.Join("; ", d.Lines.OrderBy(l => l.LineNo).Select(l =>
+            $"{l.Quantity} × {l.Sku} @ {l.UnitPriceMinor}{(l.DiscountMinor > 0 ? $" − {l.DiscountMinor}" : "")} ({l.Description})")),
     };
 
     internal static async Task<List<DealView>> ViewsAsync(KoloDb db, List<Deal> deals, SalesSettings settings, DateTime now, CancellationToken ct)

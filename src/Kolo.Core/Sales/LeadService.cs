@@ -123,6 +123,9 @@ public sealed class LeadService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         if (lead.Version != expectedVersion) throw new PreconditionFailedException();
         if (input.Status == LeadStatus.Qualified && lead.Status != LeadStatus.Qualified)
             throw ValidationFailedException.For("status", "Qualify a lead with POST /leads/{id}/qualify, which makes its deal.");
+        // Its customer and deal exist: set back to New it could be qualified again into a second customer and deal.
+        if (lead.Status == LeadStatus.Qualified && input.Status is { } status && status != LeadStatus.Qualified)
+            throw ValidationFailedException.For("status", "A qualified lead stays qualified; its deal carries on from here.");
         var before = Snapshot(lead);
         Apply(lead, input);
         if (input.OwnerId is { } owner) lead.OwnerId = owner;
@@ -145,6 +148,9 @@ public sealed class LeadService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         var lead = await Visible(db, actor).FirstOrDefaultAsync(l => l.Id == id, ct) ?? throw new NotFoundException("Lead", id);
         if (lead.Status == LeadStatus.Qualified) throw ValidationFailedException.For("status", "The lead is qualified already.");
         await using var tx = await db.Database.BeginTransactionAsync(ct);
+        // One conditional update first: a second qualify at the same time (a double click) waits for this one and is refused.
+        if (await db.Leads.Where(l => l.Id == id && l.Status != LeadStatus.Qualified).ExecuteUpdateAsync(s => s.SetProperty(l => l.Status, LeadStatus.Qualified), ct) == 0)
+            throw ValidationFailedException.For("status", "The lead is qualified already.");
         Guid customerId;
         if (input.CustomerId is { } existing) customerId = existing;
         else
@@ -251,12 +257,20 @@ public sealed class VisitReportService(InteractionService interactions, TaskServ
         for (var i = 0; i < input.NextSteps.Count; i++)
             if (string.IsNullOrWhiteSpace(input.NextSteps[i].Title)) errors.Add($"nextSteps[{i}].title", "A next step needs a title.");
         errors.ThrowIfAny();
-        var visit = await interactions.RecordAsync(actor, new InteractionInput
+        IntakeResult visit;
+        try
         {
-            CustomerId = input.CustomerId, Type = InteractionType.Visit, Channel = ContactChannel.Visit, Direction = InteractionDirection.Outbound,
-            Subject = "Visit: " + input.Outcome!.Trim(), Body = input.Notes, Outcome = input.Outcome.Trim(), Sentiment = input.Sentiment,
-            OccurredAt = input.VisitedAt, RelatedType = input.DealId is null ? null : DealService.RelatedType, RelatedId = input.DealId,
-        }, ct);
+            visit = await interactions.RecordAsync(actor, new InteractionInput
+            {
+                CustomerId = input.CustomerId, Type = InteractionType.Visit, Channel = ContactChannel.Visit, Direction = InteractionDirection.Outbound,
+                Subject = "Visit: " + input.Outcome!.Trim(), Body = input.Notes, Outcome = input.Outcome.Trim(), Sentiment = input.Sentiment,
+                OccurredAt = input.VisitedAt, RelatedType = input.DealId is null ? null : DealService.RelatedType, RelatedId = input.DealId,
+            }, ct);
+        }
+        catch (ValidationFailedException e) when (e.Errors.TryGetValue("relatedId", out var problems))
+        {
+            throw ValidationFailedException.For("dealId", problems.First());
+        }
         var ids = new List<Guid>();
         foreach (var step in input.NextSteps)
         {

@@ -81,7 +81,7 @@ public sealed class PipelineService(IDbContextFactory<KoloDb> dbFactory, TimePro
         foreach (var stage in pipeline.Stages)
         {
             var p = EffectiveProbability(stage, null);
-            await db.Deals.Where(d => d.StageId == stage.Id && d.ProbabilityOverride == null && d.Probability != p).ExecuteUpdateAsync(s => s.SetProperty(d => d.Probability, p), ct);
+            await db.Deals.Where(d => d.StageId == stage.Id && d.Status == DealStatus.Open && d.ProbabilityOverride == null && d.Probability != p).ExecuteUpdateAsync(s => s.SetProperty(d => d.Probability, p), ct);
         }
         var changes = Audit.Diff(before, new Dictionary<string, string?> { ["name"] = pipeline.Name, ["stages"] = StagesText(pipeline), ["default"] = Audit.Text(pipeline.IsDefault) });
         if (changes.Count > 0) db.AuditEntries.Add(Audit.Entry(actor, pipeline.UpdatedAt, EntityType, id, AuditActions.Updated, changes));
@@ -108,6 +108,8 @@ public sealed class PipelineService(IDbContextFactory<KoloDb> dbFactory, TimePro
         for (var i = 0; i < stages.Count; i++)
             if (stages[i].Id is { } id && (existing is null || existing.Stages.All(s => s.Id != id)))
                 errors.Add($"stages[{i}].id", "This stage is not one of the pipeline's.");
+            else if (stages[i].Id is { } same && stages.Take(i).Any(s => s.Id == same))
+                errors.Add($"stages[{i}].id", "This stage is listed twice.");
         errors.ThrowIfAny();
     }
 
@@ -128,6 +130,9 @@ public sealed class PipelineService(IDbContextFactory<KoloDb> dbFactory, TimePro
                 // it for an existing row and UPDATE it (0 rows → concurrency error).
                 db.Stages.Add(stage);
             }
+            // Deals in a stage are open, won or lost because of its kind: turning it into another kind would contradict them.
+            else if (stage.Kind != s.Kind && await db.Deals.AnyAsync(d => d.StageId == stage.Id, ct))
+                throw ValidationFailedException.For($"stages[{input.Stages!.IndexOf(s)}].kind", "Deals are in this stage, so its kind cannot change; add a new stage instead.");
             stage.Name = s.Name!.Trim();
             stage.Kind = s.Kind;
             stage.Probability = EffectiveProbability(new Stage { Kind = s.Kind, Probability = s.Probability }, null);

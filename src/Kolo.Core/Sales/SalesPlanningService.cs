@@ -104,6 +104,7 @@ public sealed class SalesPlanningService(IDbContextFactory<KoloDb> dbFactory, Ti
         EnsureCanPlan(actor);
         var errors = new ValidationErrors();
         if ((input.UserId is null) == string.IsNullOrWhiteSpace(input.Team)) errors.Add("userId", "A target is for a user or for a team.");
+        if (input.PeriodStart is { } periodStart && !InPlanningYears(periodStart)) errors.Add("periodStart", "Give a period between the years 2000 and 2100.");
         errors.ThrowIfAny();
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         if (input.UserId is { } uid && !await db.Users.AnyAsync(u => u.Id == uid, ct)) throw ValidationFailedException.For("userId", "No such user.");
@@ -215,9 +216,17 @@ public sealed class SalesPlanningService(IDbContextFactory<KoloDb> dbFactory, Ti
     };
 
     /// <summary>Each rep's won amount, target, attainment and variable pay per period (a Sales user sees only their own).</summary>
+    /// <summary>Targets, forecasts and commissions are planned in these years; beyond them the period arithmetic would run off the calendar.</summary>
+    private static bool InPlanningYears(DateOnly day) => day.Year is >= 2000 and <= 2100;
+
     public async Task<IReadOnlyList<CommissionLine>> CommissionsAsync(Actor actor, PeriodKind period, DateOnly from, DateOnly to, CancellationToken ct = default)
     {
         DealService.EnsureCanSell(actor);
+        var errors = new ValidationErrors();
+        if (!InPlanningYears(from)) errors.Add("from", "Give a day between the years 2000 and 2100.");
+        if (!InPlanningYears(to)) errors.Add("to", "Give a day between the years 2000 and 2100.");
+        else if (to.DayNumber - from.DayNumber > 366 * 5) errors.Add("to", "Commissions span at most five years.");
+        errors.ThrowIfAny();
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var settings = await DealService.SettingsAsync(db, ct);
         var reps = await db.Users.AsNoTracking().Where(u => u.Role == UserRole.Sales).Select(u => new { u.Id, u.DisplayName, u.Team }).ToListAsync(ct);
@@ -256,6 +265,8 @@ public sealed class SalesPlanningService(IDbContextFactory<KoloDb> dbFactory, Ti
         var today = DateOnly.FromDateTime(Now());
         var start = Forecasting.PeriodStart(from ?? today.AddMonths(period == PeriodKind.Month ? -3 : -6), period);
         var end = to ?? Forecasting.PeriodStart(today, period).AddMonths(period == PeriodKind.Month ? 6 : 12);
+        if (!InPlanningYears(start)) throw ValidationFailedException.For("from", "Give a day between the years 2000 and 2100.");
+        if (!InPlanningYears(end)) throw ValidationFailedException.For("to", "Give a day between the years 2000 and 2100.");
         if (end <= start) throw ValidationFailedException.For("to", "to must be after from.");
         if (end.DayNumber - start.DayNumber > 366 * 5) throw ValidationFailedException.For("to", "A forecast spans at most five years.");
         await using var db = await dbFactory.CreateDbContextAsync(ct);

@@ -116,6 +116,10 @@ public sealed class InteractionService(
 
         await using var tx = await db.Database.BeginTransactionAsync(ct);
         var (customerId, ownerId, customerCreated) = await ResolveCustomerAsync(db, actor, input, e164, ct);
+        // A contact about a deal marks the deal active: only a deal of this customer that the caller may see.
+        if (input.RelatedType == Sales.DealService.RelatedType
+            && !await Sales.DealService.Visible(db, actor).AnyAsync(d => d.Id == input.RelatedId && d.CustomerId == customerId, ct))
+            throw ValidationFailedException.For("relatedId", "No deal of this customer has this id.");
         var now = Now();
         // Ids break ties on the timeline (same time): the agreement's task takes the smaller of two fresh ids, so the
         // agreement itself shows above the task it created. (Version 7 ids made in one millisecond are not ordered.)
@@ -156,7 +160,7 @@ public sealed class InteractionService(
             await db.SaveChangesAsync(ct);
             // A contact about a deal is activity on it: the deal is no longer idle.
             if (interaction.RelatedType == Sales.DealService.RelatedType && interaction.RelatedId is { } dealId)
-                await Sales.DealService.TouchAsync(db, dealId, interaction.OccurredAt, ct);
+                await Sales.DealService.TouchAsync(db, dealId, interaction.OccurredAt < now ? interaction.OccurredAt : now, ct);
             await tx.CommitAsync(ct);
         }
         catch (DbUpdateException e) when (source is not null && e.IsUniqueViolation())

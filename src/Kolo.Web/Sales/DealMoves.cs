@@ -21,7 +21,7 @@ public static class DealMoves
             reason = await ReasonDialog.AskAsync(dialogs, title, l[stage.Kind == StageKind.Won ? "WhyWon" : "WhyLost"]);
             if (reason is null) return null;
         }
-        // No version check: a move is a decision about where the deal stands now, whoever edited it last.
-        return await deals.MoveAsync(actor, deal.Id, null, new MoveInput { StageId = stage.Id, Reason = reason });
+        // From the version on screen: a card someone else has moved meanwhile (say, to Won) is not silently moved back.
+        return await deals.MoveAsync(actor, deal.Id, deal.Version, new MoveInput { StageId = stage.Id, Reason = reason });
     }
 }

@@ -36,6 +36,42 @@ public abstract class CampaignApiTests(KoloAppFixture fx) : CampaignTestBase(fx)
     }
 
     [Fact]
+    public async Task Null_lists_and_out_of_range_segment_bounds_are_400s_not_500s()
+    {
+        using var admin = Fx.Admin();
+        var segment = await StaticSegmentAsync(await SeedCustomersAsync(1));
+        var body = CampaignBody(segment);
+        body["channels"] = null;
+        body["callAgentIds"] = null;
+        using (var response = await PostAsync(admin, "/api/v1/campaigns", body))
+            Assert.Contains("channels", (await response.ExpectValidationProblemAsync()).Keys);
+        foreach (var (definition, field) in new (object Definition, string Field)[]
+                 {
+                     (new { conditions = new object?[] { null } }, "definition.conditions[0].field"),
+                     (new { includeSegmentIds = (object?)null, conditions = new[] { new { field = "age", @operator = "between", values = new[] { "3000", "" } } } },
+                         "definition.conditions[0].values"),
+                     (new { conditions = new[] { new { field = "clv", @operator = "between", values = new[] { "100000000000000000", "" } } } },
+                         "definition.conditions[0].values"),
+                 })
+            using (var count = await PostAsync(admin, "/api/v1/segments/count", new { kind = "Rules", definition }))
+                Assert.Contains(field, (await count.ExpectValidationProblemAsync()).Keys);
+    }
+
+    [Fact]
+    public async Task A_segment_a_campaign_still_needs_is_not_archived_and_an_ended_campaign_is_not_launched()
+    {
+        using var admin = Fx.Admin();
+        var segment = await StaticSegmentAsync(await SeedCustomersAsync(1));
+        var body = CampaignBody(segment, startsAt: DateTime.UtcNow.AddDays(-3));
+        body["endsAt"] = DateTime.UtcNow.AddDays(-1);
+        var campaign = await CreateApprovedAsync(body);
+        using (var archive = await admin.DeleteAsync($"/api/v1/segments/{segment}"))
+            Assert.Contains(campaign.Str("name"), string.Join(" ", (await archive.ExpectValidationProblemAsync())["id"]), StringComparison.Ordinal);
+        using (var launch = await PostAsync(admin, $"/api/v1/campaigns/{campaign.Id()}/launch", new { now = true }))
+            Assert.Equal(["endsAt"], (await launch.ExpectValidationProblemAsync()).Keys);
+    }
+
+    [Fact]
     public async Task A_draft_is_created_read_listed_and_updated_with_If_Match()
     {
         using var admin = Fx.Admin();

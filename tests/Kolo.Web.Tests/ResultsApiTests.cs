@@ -358,6 +358,21 @@ public abstract class ResultsApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         var sent = Sent(campaign, v, ids[0], CampaignChannel.Email, T0);
         var suppressed = Suppressed(campaign, v, ids[1], SuppressionReason.ControlGroup, T0);
         await SaveAsync(campaign, [sent, suppressed]);
+        // Another campaign still has an e-mail and an SMS waiting for the same customer (planned for next week).
+        var (later, lv) = OneVariantCampaign("Later " + Unique.Word(6));
+        var waitingEmail = new CampaignMessage
+        {
+            CampaignId = later.Id, VariantId = lv.Id, CustomerId = ids[0], Channel = CampaignChannel.Email, Status = MessageStatus.Queued,
+            PlannedAt = DateTime.UtcNow.AddDays(7), CreatedAt = T0,
+        };
+        var (sms, sv) = OneVariantCampaign("Later SMS " + Unique.Word(6));
+        var waitingSms = new CampaignMessage
+        {
+            CampaignId = sms.Id, VariantId = sv.Id, CustomerId = ids[0], Channel = CampaignChannel.Sms, Status = MessageStatus.Queued,
+            PlannedAt = DateTime.UtcNow.AddDays(7), CreatedAt = T0,
+        };
+        await SaveAsync(later, [waitingEmail]);
+        await SaveAsync(sms, [waitingSms]);
         using var admin = Fx.Admin();
         var url = $"/api/v1/campaign-messages/{sent.Id}/responses";
 
@@ -384,6 +399,14 @@ public abstract class ResultsApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         var consents = customer.GetProperty("consents").EnumerateArray().ToDictionary(c => c.Str("channel"), c => c.GetProperty("granted").GetBoolean());
         Assert.False(consents["Email"]);
         Assert.True(consents["Sms"]);
+
+        // The opt-out stops the e-mail still waiting in the other campaign; the SMS still goes.
+        await using (var check = await Db.CreateDbContextAsync())
+        {
+            var waiting = await check.CampaignMessages.AsNoTracking().Where(m => m.CampaignId == later.Id || m.CampaignId == sms.Id).ToDictionaryAsync(m => m.Channel!.Value);
+            Assert.Equal((MessageStatus.Suppressed, SuppressionReason.Unsubscribed), (waiting[CampaignChannel.Email].Status, waiting[CampaignChannel.Email].Reason));
+            Assert.Equal(MessageStatus.Queued, waiting[CampaignChannel.Sms].Status);
+        }
 
         // The feedback is on the timeline, negative, linked to the campaign; so is the opt-out.
         await using var db = await Db.CreateDbContextAsync();

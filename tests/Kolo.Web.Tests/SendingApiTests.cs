@@ -58,7 +58,11 @@ public static class SendingSeed
             {
                 ["kind"] = "Person", ["firstName"] = first, ["lastName"] = Unique.Name(),
                 ["emails"] = new[] { new { address, label = "work" } }, ["phones"] = new[] { new { number = phone, label = "mobile" } },
-                ["consents"] = new[] { new { channel = "Email", granted = true }, new { channel = "Sms", granted = true } },
+                ["consents"] = new[]
+                {
+                    new { channel = "Email", granted = true }, new { channel = "Sms", granted = true }, new { channel = "Phone", granted = true },
+                    new { channel = "Web", granted = true },
+                },
             };
             if (owner is not null) body["ownerId"] = owner;
             var created = await admin.PostJsonAsync("/api/v1/customers", body, HttpStatusCode.Created);
@@ -372,6 +376,27 @@ public abstract class SendingApiTests(SendingHostFixture fixture)
             Assert.Equal(HttpStatusCode.NotFound, r.StatusCode);
         using (var r = await admin.PostAsJsonAsync("/api/v1/campaigns/bounces", new { reason = "x" }))
             Assert.Equal(HttpStatusCode.BadRequest, r.StatusCode);
+    }
+
+    [Fact]
+    public async Task A_customer_who_opted_out_after_the_launch_is_not_contacted()
+    {
+        var customers = await SendingSeed.CustomersAsync(Host, 2);
+        // The first customer withdraws e-mail consent after the audience was built (say, by editing their record).
+        await using (var db = await Host.Db.CreateDbContextAsync())
+        {
+            var c = await db.Customers.SingleAsync(x => x.Id == customers[0].Id);
+            c.Consents = [.. c.Consents.Where(x => x.Channel != ContactChannel.Email), new ChannelConsent { Channel = ContactChannel.Email, Granted = false, At = DateTime.UtcNow }];
+            await db.SaveChangesAsync();
+        }
+        var (campaign, _) = await SendingSeed.CampaignAsync(Host, CampaignChannel.Email, customers.Select(c => (c.Id, c.Email)));
+        await SendingSeed.WaitUntilNoneQueuedAsync(Host, campaign.Id);
+        var messages = (await SendingSeed.MessagesAsync(Host, campaign.Id)).ToDictionary(m => m.CustomerId);
+        Assert.Equal((MessageStatus.Suppressed, SuppressionReason.Unsubscribed), (messages[customers[0].Id].Status, messages[customers[0].Id].Reason));
+        Assert.Null(messages[customers[0].Id].SentAt);
+        Assert.Equal(MessageStatus.Sent, messages[customers[1].Id].Status);
+        await SmtpSink.WaitForAsync([customers[1].Email], 1);
+        Assert.Empty(SmtpSink.MessagesTo([customers[0].Email]));
     }
 
     [Fact]

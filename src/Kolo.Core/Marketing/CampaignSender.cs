@@ -31,7 +31,7 @@ public sealed record TestSendInput(Guid? VariantId, Guid CustomerId, CampaignCha
 
 public sealed record TestSendResult(CampaignChannel Channel, string? Subject, string Body, string? ProviderId);
 
-public sealed record SendTotals(int Sent, int Bounced, int Failed, int Retried, int Interrupted);
+public sealed record SendTotals(int Sent, int Bounced, int Failed, int Retried, int Interrupted, int Suppressed = 0);
 
 /// <summary>
 /// Delivers the due messages of running campaigns. Each batch is claimed with one conditional UPDATE (Queued → Sending,
@@ -64,12 +64,12 @@ public sealed partial class CampaignSender(
             await SendBatchAsync(claim, batch, totals, stop);
         }
         if (!stop.IsCancellationRequested) await CompleteCampaignsAsync(stop);
-        return new SendTotals(totals.Sent, totals.Bounced, totals.Failed, totals.Retried, totals.Interrupted);
+        return new SendTotals(totals.Sent, totals.Bounced, totals.Failed, totals.Retried, totals.Interrupted, totals.Suppressed);
     }
 
     private sealed class Counter
     {
-        public int Sent, Bounced, Failed, Retried, Interrupted;
+        public int Sent, Bounced, Failed, Retried, Interrupted, Suppressed;
     }
 
     /// <summary>A message still in Sending long after its claim: its node died mid-send. It may have gone out, so it is not resent.</summary>
@@ -95,7 +95,7 @@ public sealed partial class CampaignSender(
         var due = db.CampaignMessages.Where(m => m.Status == MessageStatus.Queued && m.PlannedAt <= now
             && (m.ClaimedAt == null || m.ClaimedAt <= now)
             && m.Channel != null && m.Channel != CampaignChannel.Web
-            && db.Campaigns.Any(c => c.Id == m.CampaignId && c.Status == CampaignStatus.Running));
+            && db.Campaigns.Any(c => c.Id == m.CampaignId && c.Status == CampaignStatus.Running && (c.EndsAt == null || c.EndsAt > now)));
         if (!EmailConfigured) due = due.Where(m => m.Channel != CampaignChannel.Email);
         var ids = await due.OrderBy(m => m.PlannedAt).ThenBy(m => m.Id).Select(m => m.Id).Take(Math.Max(1, options.BatchSize)).ToListAsync(ct);
         if (ids.Count == 0) return (claim, []);
@@ -112,6 +112,7 @@ public sealed partial class CampaignSender(
     private sealed record BouncedOutcome(string Error) : Outcome;
     private sealed record FailedOutcome(string Error) : Outcome;
     private sealed record RetryOutcome(string Error) : Outcome;
+    private sealed record SuppressedOutcome(SuppressionReason Reason) : Outcome;
 
     private async Task SendBatchAsync(string claim, List<CampaignMessage> batch, Counter totals, CancellationToken stop)
     {
@@ -157,6 +158,8 @@ public sealed partial class CampaignSender(
                     {
                         var variant = campaign.Variants.FirstOrDefault(v => v.Id == m.VariantId) ?? campaign.Variants.OrderBy(v => v.SortOrder).FirstOrDefault();
                         if (variant is null) outcome = new FailedOutcome("The campaign has no message variant.");
+                        // Consent is read again at sending: the customer may have opted out since the audience was built.
+                        else if (m.Channel is { } channel && MarketingConsent.Refusal(customer, channel) is { } refusal) outcome = new SuppressedOutcome(refusal);
                         else switch (m.Channel)
                         {
                             case CampaignChannel.Email:
@@ -255,6 +258,11 @@ public sealed partial class CampaignSender(
                 await mine.ExecuteUpdateAsync(u => u.SetProperty(x => x.Status, MessageStatus.Failed).SetProperty(x => x.FailedAt, now)
                     .SetProperty(x => x.Error, Trim(f.Error, 1000)), ct);
                 totals.Failed++;
+                break;
+            case SuppressedOutcome s:
+                await mine.ExecuteUpdateAsync(u => u.SetProperty(x => x.Status, MessageStatus.Suppressed).SetProperty(x => x.Reason, s.Reason)
+                    .SetProperty(x => x.ClaimedBy, (string?)null), ct);
+                totals.Suppressed++;
                 break;
         }
     }

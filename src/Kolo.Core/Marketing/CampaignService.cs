@@ -372,6 +372,8 @@ public sealed class CampaignService(IDbContextFactory<KoloDb> dbFactory, TimePro
         var campaign = await db.Campaigns.FirstOrDefaultAsync(c => c.Id == id, ct) ?? throw new NotFoundException("Campaign", id);
         if (expectedVersion is { } v && v != campaign.Version) throw new PreconditionFailedException();
         if (campaign.Status != CampaignStatus.Approved) throw ValidationFailedException.For("status", "Only an approved campaign can be launched.");
+        if (campaign.EndsAt is { } ends && ends <= Now())
+            throw ValidationFailedException.For("endsAt", "The campaign has ended; move its end date to launch it.");
         if (await db.CampaignJobs.AnyAsync(j => j.CampaignId == id && j.Kind == CampaignJobKind.Launch && (j.Status == CampaignJobStatus.Queued || j.Status == CampaignJobStatus.Running), ct))
             throw ValidationFailedException.For("status", "The campaign is being launched (or scheduled) already.");
         var at = Now();
@@ -493,6 +495,12 @@ public sealed class CampaignService(IDbContextFactory<KoloDb> dbFactory, TimePro
 
     private async Task ValidateAsync(KoloDb db, CampaignInput input, Campaign? existing, CancellationToken ct)
     {
+        // JSON null for a list means none.
+        input.Channels ??= [];
+        input.SegmentIds ??= [];
+        input.ExcludeSegmentIds ??= [];
+        input.CallAgentIds ??= [];
+        input.Variants ??= [];
         var errors = new ValidationErrors();
         if (string.IsNullOrWhiteSpace(input.Name)) errors.Add("name", "A campaign needs a name.");
         if (input.Priority is < 1 or > 100) errors.Add("priority", "Priority is between 1 and 100 (higher wins).");

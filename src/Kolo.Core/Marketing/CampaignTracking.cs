@@ -156,7 +156,7 @@ public sealed class CampaignTracking(IDbContextFactory<KoloDb> dbFactory, Messag
     {
         var pending = await db.CampaignMessages.AsNoTracking()
             .Where(m => m.CustomerId == customerId && m.Channel == CampaignChannel.Web && m.Status == MessageStatus.Queued && m.PlannedAt <= now
-                && db.Campaigns.Any(c => c.Id == m.CampaignId && c.Status == CampaignStatus.Running))
+                && db.Campaigns.Any(c => c.Id == m.CampaignId && c.Status == CampaignStatus.Running && (c.EndsAt == null || c.EndsAt > now)))
             .OrderBy(m => m.PlannedAt).Take(5).ToListAsync(ct);
         if (pending.Count == 0) return [];
         var customer = await db.Customers.AsNoTracking().FirstAsync(c => c.Id == customerId, ct);
@@ -170,6 +170,13 @@ public sealed class CampaignTracking(IDbContextFactory<KoloDb> dbFactory, Messag
             var campaign = campaigns[m.CampaignId];
             var variant = campaign.Variants.FirstOrDefault(v => v.Id == m.VariantId) ?? campaign.Variants.OrderBy(v => v.SortOrder).FirstOrDefault();
             if (variant is null) continue;
+            if (MarketingConsent.Refusal(customer, CampaignChannel.Web) is { } refusal)
+            {
+                // Opted out since the audience was built: the message is not shown, and says why.
+                await db.CampaignMessages.Where(x => x.Id == m.Id && x.Status == MessageStatus.Queued)
+                    .ExecuteUpdateAsync(s => s.SetProperty(x => x.Status, MessageStatus.Suppressed).SetProperty(x => x.Reason, refusal), ct);
+                continue;
+            }
             var unsubscribe = MessageTokens.Sign(key, m.Id, TokenPurpose.Unsubscribe);
             var rendered = MessageTemplates.Render(variant, CampaignChannel.Web, MessageTemplates.DataFor(customer, score, campaign.Name, $"{publicUrl.Value}/u/{unsubscribe}"));
             if (rendered is null) continue;

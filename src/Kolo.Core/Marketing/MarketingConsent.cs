@@ -18,6 +18,21 @@ public static class MarketingConsent
         _ => ContactChannel.Web,
     };
 
+    /// <summary>The customer's latest word on the channel a campaign channel needs: true granted, false withdrawn, null never asked.</summary>
+    public static bool? Allows(Customer customer, CampaignChannel channel)
+    {
+        var wanted = CustomerChannel(channel);
+        return customer.Consents.LastOrDefault(x => x.Channel == wanted)?.Granted;
+    }
+
+    /// <summary>The suppression a message gets when its customer's consent is missing now (null: it may go).</summary>
+    public static SuppressionReason? Refusal(Customer customer, CampaignChannel channel) => Allows(customer, channel) switch
+    {
+        true => null,
+        false => SuppressionReason.Unsubscribed,
+        null => SuppressionReason.NoConsent,
+    };
+
     /// <summary>
     /// Withdraws the customer's consent for a channel (an unsubscribe link, negative feedback) and records it: the consent
     /// list says when and how, the change is audited, and an interaction with negative sentiment appears on the timeline.
@@ -36,6 +51,14 @@ public static class MarketingConsent
         customer.Version = Guid.NewGuid();
         var after = Audit.Text(customer.Consents.Select(x => $"{x.Channel}: {(x.Granted ? "granted" : "withdrawn")}").ToList());
         db.AuditEntries.Add(Audit.Entry(actor, now, "customer", customerId, "consent-withdrawn", [new FieldChange("consents", before, after)]));
+        // The opt-out stops every contact on the channel that is still waiting, of any campaign (the sender also checks).
+        var campaignChannel = channel switch
+        {
+            ContactChannel.Email => CampaignChannel.Email, ContactChannel.Sms => CampaignChannel.Sms, ContactChannel.Phone => CampaignChannel.Call,
+            _ => CampaignChannel.Web,
+        };
+        await db.CampaignMessages.Where(m => m.CustomerId == customerId && m.Channel == campaignChannel && m.Status == MessageStatus.Queued)
+            .ExecuteUpdateAsync(s => s.SetProperty(m => m.Status, MessageStatus.Suppressed).SetProperty(m => m.Reason, SuppressionReason.Unsubscribed), ct);
         db.Interactions.Add(new Interaction
         {
             CustomerId = customerId,

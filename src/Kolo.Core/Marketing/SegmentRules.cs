@@ -159,10 +159,13 @@ public static class SegmentRules
                 Need(values.All(v => Guid.TryParse(v, out _)), "Give campaign ids, or none for any campaign.");
                 break;
             case SegmentFields.Age or SegmentFields.HouseholdSize or SegmentFields.RecencyScore or SegmentFields.FrequencyScore or SegmentFields.MonetaryScore:
-                Range(values, v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= 0, "whole numbers", valuesPath, errors);
+                // Up to 1000: ages, household sizes and 1–5 scores; a larger bound would run off the calendar for an age.
+                Range(values, v => int.TryParse(v, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n is >= 0 and <= 1000, "whole numbers from 0 to 1000", valuesPath, errors);
                 break;
             case SegmentFields.AnnualIncome or SegmentFields.Clv or SegmentFields.ProbabilityAlive:
-                Range(values, v => decimal.TryParse(v, NumberStyles.Number, CultureInfo.InvariantCulture, out _), "numbers", valuesPath, errors);
+                // Amounts are kept in minor units: a bound beyond a trillion would overflow them.
+                Range(values, v => decimal.TryParse(v, NumberStyles.Number, CultureInfo.InvariantCulture, out var d) && Math.Abs(d) <= 1_000_000_000_000m,
+                    "numbers up to 1,000,000,000,000", valuesPath, errors);
                 break;
             case SegmentFields.CreatedAt:
                 if (c.From is null && c.To is null) errors.Add($"{at}.from", "Give a start, an end or both.");

@@ -242,6 +242,13 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
             var users = await db.Segments.AsNoTracking().Where(o => o.ArchivedAt == null && o.Id != id).Select(o => new { o.Name, o.Definition }).ToListAsync(ct);
             var dependants = users.Where(o => o.Definition.IncludeSegmentIds.Contains(id) || o.Definition.ExcludeSegmentIds.Contains(id)).Select(o => o.Name).ToList();
             if (dependants.Count > 0) throw ValidationFailedException.For("id", $"Used by the segments {string.Join(", ", dependants)}; remove it from them first.");
+            // A campaign not yet launched builds its audience from it at launch: that launch would fail.
+            var campaigns = await db.Campaigns.AsNoTracking().Include(c => c.Variants)
+                .Where(c => c.Status == CampaignStatus.Draft || c.Status == CampaignStatus.PendingApproval || c.Status == CampaignStatus.Approved)
+                .ToListAsync(ct);
+            var targeting = campaigns.Where(c => c.SegmentIds.Contains(id) || c.ExcludeSegmentIds.Contains(id) || c.Variants.Any(v => v.SegmentId == id))
+                .Select(c => c.Name).ToList();
+            if (targeting.Count > 0) throw ValidationFailedException.For("id", $"Used by the campaigns {string.Join(", ", targeting)}; remove it from them first.");
         }
         s.ArchivedAt = archive ? now : null;
         s.UpdatedAt = now;
@@ -270,7 +277,7 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
         EnsureCanManage(actor);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         // An edited segment keeps its id, so a static list's members count and a cycle through it is refused.
-        var s = new Segment { Id = segmentId ?? Guid.CreateVersion7(), Kind = input.Kind, Definition = input.Definition ?? new SegmentDefinition() };
+        var s = new Segment { Id = segmentId ?? Guid.CreateVersion7(), Kind = input.Kind, Definition = Normalize(input.Definition, input.Kind) };
         SegmentRules.Validate(s.Definition, "definition").ThrowIfAny();
         var now = Now();
         return new SegmentCount(await (await SegmentEvaluator.QueryAsync(db, s, now, ct)).CountAsync(ct), now);
@@ -447,15 +454,21 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
         s.Name = input.Name?.Trim() ?? "";
         s.Description = string.IsNullOrWhiteSpace(input.Description) ? null : input.Description.Trim();
         s.Kind = input.Kind;
-        var d = input.Definition ?? new SegmentDefinition();
-        s.Definition = new SegmentDefinition
+        s.Definition = Normalize(input.Definition, input.Kind);
+    }
+
+    /// <summary>A definition as stored: trimmed, lists never null (a null condition becomes one with no field, which validation names).</summary>
+    private static SegmentDefinition Normalize(SegmentDefinition? d, SegmentKind kind)
+    {
+        d ??= new SegmentDefinition();
+        return new SegmentDefinition
         {
             Match = d.Match,
             // A static segment's members are its list; rules would be ignored, so none are kept.
-            Conditions = input.Kind == SegmentKind.Static ? [] : d.Conditions.Select(c => new SegmentCondition
+            Conditions = kind == SegmentKind.Static ? [] : (d.Conditions ?? []).Select(c => new SegmentCondition
             {
-                Field = c.Field?.Trim() ?? "", Operator = c.Operator?.Trim() ?? "", Values = (c.Values ?? []).Select(v => v?.Trim() ?? "").ToList(),
-                Key = string.IsNullOrWhiteSpace(c.Key) ? null : c.Key.Trim(), From = c.From, To = c.To,
+                Field = c?.Field?.Trim() ?? "", Operator = c?.Operator?.Trim() ?? "", Values = (c?.Values ?? []).Select(v => v?.Trim() ?? "").ToList(),
+                Key = string.IsNullOrWhiteSpace(c?.Key) ? null : c.Key.Trim(), From = c?.From, To = c?.To,
             }).ToList(),
             IncludeSegmentIds = [.. d.IncludeSegmentIds ?? []],
             ExcludeSegmentIds = [.. d.ExcludeSegmentIds ?? []],

@@ -90,6 +90,7 @@ builder.Services.AddSingleton<VisitReportService>();
 builder.Services.AddSingleton<SalesPlanningService>();
 builder.Services.AddSingleton<ITimelineSource, DealTimelineSource>();
 builder.Services.AddSingleton<ICustomerMergeParticipant, DealMergeParticipant>();
+builder.Services.AddSingleton<ICustomerMergeParticipant, Kolo.Core.Marketing.MarketingMergeParticipant>();
 // Marketing: campaign delivery, unsubscribe links and tracking.
 builder.AddCampaignSending(kolo);
 

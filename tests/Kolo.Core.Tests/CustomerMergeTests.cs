@@ -57,10 +57,25 @@ public class CustomerMergeTests
         Assert.Equal(["+380501234567", "+380671112233"], target.Phones.Select(p => p.Number));
         Assert.Equal("mobile", target.Phones[0].Label);
         Assert.Equal(["Kyiv", "Lviv"], target.Addresses.Select(a => a.City));  // the same address in other case is one
-        Assert.Equal([(ContactChannel.Email, true), (ContactChannel.Sms, true)], target.Consents.Select(c => (c.Channel, c.Granted)));
+        // Consents: the latest word per channel; these carry no time, so the withdrawal counts.
+        Assert.Equal([(ContactChannel.Email, false), (ContactChannel.Sms, true)], target.Consents.Select(c => (c.Channel, c.Granted)));
         // The target's entries are copies: the source keeps its own objects.
         Assert.DoesNotContain(target.Emails, e => source.Emails.Contains(e));
         Assert.DoesNotContain(target.Phones, p => source.Phones.Contains(p));
+    }
+
+    [Theory]
+    [InlineData(true, 2023, false, 2025, false)]   // the source's later withdrawal stands
+    [InlineData(false, 2025, true, 2023, false)]   // the target's later withdrawal stands
+    [InlineData(true, 2026, false, 2025, true)]    // consent given again after the withdrawal stands
+    public void The_latest_consent_on_a_channel_wins_whichever_record_holds_it(bool targetGranted, int targetYear, bool sourceGranted, int sourceYear, bool expected)
+    {
+        var target = Target();
+        target.Consents = [new ChannelConsent { Channel = ContactChannel.Email, Granted = targetGranted, At = new DateTime(targetYear, 5, 1, 0, 0, 0, DateTimeKind.Utc) }];
+        var source = Source();
+        source.Consents = [new ChannelConsent { Channel = ContactChannel.Email, Granted = sourceGranted, At = new DateTime(sourceYear, 5, 1, 0, 0, 0, DateTimeKind.Utc) }];
+        CustomerMerge.Combine(target, source, new HashSet<string>());
+        Assert.Equal(expected, Assert.Single(target.Consents).Granted);
     }
 
     [Fact]

@@ -62,6 +62,20 @@ public abstract class AuthApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     }
 
     [Fact]
+    public async Task A_new_password_the_policy_refuses_changes_nothing_and_the_old_one_still_signs_in()
+    {
+        var user = await Fx.CreateUserAsync("Support");
+        using var admin = Fx.Admin();
+        using (var weak = await admin.PutAsJsonAsync($"/api/v1/users/{user.Id}",
+                   new { email = user.Email, displayName = "Renamed " + Unique.Word(4), role = user.Role, password = "newpassword" }, Api.Json))
+            Assert.Contains("password", (await weak.ExpectValidationProblemAsync()).Keys);
+        Assert.Equal(user.DisplayName, (await admin.GetJsonAsync($"/api/v1/users/{user.Id}")).Str("displayName"));
+        using var anonymous = Fx.Anonymous();
+        using var signIn = await anonymous.PostAsJsonAsync("/api/v1/auth/token", new { email = user.Email, password = KoloAppFixture.UserPassword });
+        await signIn.ExpectAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
     public async Task Personal_access_token_works_until_revoked()
     {
         var user = await Fx.CreateUserAsync("Support");

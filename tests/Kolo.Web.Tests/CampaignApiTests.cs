@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Kolo.Core.Marketing;
 using Kolo.Web.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 
 namespace Kolo.Web.Tests;
 
@@ -69,6 +70,41 @@ public abstract class CampaignApiTests(KoloAppFixture fx) : CampaignTestBase(fx)
             Assert.Contains(campaign.Str("name"), string.Join(" ", (await archive.ExpectValidationProblemAsync())["id"]), StringComparison.Ordinal);
         using (var launch = await PostAsync(admin, $"/api/v1/campaigns/{campaign.Id()}/launch", new { now = true }))
             Assert.Equal(["endsAt"], (await launch.ExpectValidationProblemAsync()).Keys);
+    }
+
+    [Fact]
+    public async Task A_merge_moves_campaign_contacts_web_visits_list_memberships_and_leads_to_the_surviving_record()
+    {
+        var ids = await SeedCustomersAsync(2);
+        var (source, target) = (ids[0], ids[1]);
+        var both = await StaticSegmentAsync([source, target]);
+        var onlySource = await StaticSegmentAsync([source]);
+        var now = DateTime.UtcNow;
+        var campaign = new Campaign { Name = "Merged " + Unique.Word(6), Status = CampaignStatus.Completed, StartsAt = now, CreatedAt = now, UpdatedAt = now };
+        var visitor = "v" + Unique.Word(12);
+        var lead = new Kolo.Core.Sales.Lead { LastName = "Lead", Status = Kolo.Core.Sales.LeadStatus.Qualified, CustomerId = source, CreatedAt = now, UpdatedAt = now };
+        await using (var db = Db())
+        {
+            db.Campaigns.Add(campaign);
+            db.CampaignMessages.Add(new CampaignMessage
+            {
+                CampaignId = campaign.Id, CustomerId = source, Channel = CampaignChannel.Email, Status = MessageStatus.Sent, PlannedAt = now, SentAt = now, CreatedAt = now,
+            });
+            db.WebVisitors.Add(new WebVisitor { Id = visitor, CustomerId = source, FirstSeenAt = now, LastSeenAt = now });
+            db.WebVisits.Add(new WebVisit { VisitorId = visitor, CustomerId = source, Url = "https://shop.example.com/", OccurredAt = now });
+            db.Leads.Add(lead);
+            await db.SaveChangesAsync();
+        }
+        using var admin = Fx.Admin();
+        await admin.PostJsonAsync($"/api/v1/customers/{target}/merge", new { sourceId = source }, HttpStatusCode.OK);
+
+        await using var check = Db();
+        Assert.Equal(target, (await check.CampaignMessages.SingleAsync(m => m.CampaignId == campaign.Id)).CustomerId);
+        Assert.Equal(target, (await check.WebVisitors.SingleAsync(v => v.Id == visitor)).CustomerId);
+        Assert.Equal(target, (await check.WebVisits.SingleAsync(v => v.VisitorId == visitor)).CustomerId);
+        Assert.Equal(target, (await check.Leads.SingleAsync(l => l.Id == lead.Id)).CustomerId);
+        Assert.Equal([target], await check.SegmentMembers.Where(m => m.SegmentId == both).Select(m => m.CustomerId).ToListAsync());
+        Assert.Equal([target], await check.SegmentMembers.Where(m => m.SegmentId == onlySource).Select(m => m.CustomerId).ToListAsync());
     }
 
     [Fact]

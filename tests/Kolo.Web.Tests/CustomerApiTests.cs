@@ -41,6 +41,46 @@ public abstract class CustomerApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     }
 
     [Fact]
+    public async Task A_254_character_email_is_stored_and_found_and_a_cursor_of_another_sort_is_a_400()
+    {
+        using var admin = Fx.Admin();
+        var local = Unique.Word(10) + new string('x', 180);
+        var address = $"{local}@example.com";
+        var body = Person();
+        body["emails"] = new[] { new { address } };
+        var created = await CreateAsync(body);
+        var found = await admin.GetJsonAsync($"/api/v1/customers?q={Uri.EscapeDataString(address)}");
+        Assert.Equal([created.Id()], found.Items().Select(i => i.Id()));
+
+        var page = await admin.GetJsonAsync("/api/v1/customers?limit=1");
+        using var wrongSort = await admin.GetAsync($"/api/v1/customers?sort=createdAt&cursor={page.Str("nextCursor")}");
+        Assert.Equal(["cursor"], (await wrongSort.ExpectValidationProblemAsync()).Keys);
+    }
+
+    [Fact]
+    public async Task A_required_custom_field_does_not_stop_kolo_creating_a_prospect_from_a_call()
+    {
+        using var admin = Fx.Admin();
+        var key = "card" + Unique.Word(6);
+        var field = await admin.PostJsonAsync("/api/v1/custom-fields", new { key, label = "Loyalty card", type = "Text", required = true }, HttpStatusCode.Created);
+        try
+        {
+            // A person must fill it in; a call from an unknown number still becomes a contact with a new prospect.
+            using (var refused = await admin.PostAsJsonAsync("/api/v1/customers", Person(), Api.Json))
+                Assert.Contains($"customFields.{key}", (await refused.ExpectValidationProblemAsync()).Keys);
+            var call = await admin.PostJsonAsync("/api/v1/interactions", new
+            {
+                type = "Call", phone = Unique.Phone(), name = "Nina " + Unique.Name(), externalSource = "pbx", externalId = "c-" + Unique.Word(10),
+            }, HttpStatusCode.Created);
+            Assert.True(call.GetProperty("customerCreated").GetBoolean());
+        }
+        finally
+        {
+            using var archived = await admin.DeleteAsync($"/api/v1/custom-fields/{field.Id()}");
+        }
+    }
+
+    [Fact]
     public async Task Unknown_id_is_404_problem()
     {
         using var admin = Fx.Admin();

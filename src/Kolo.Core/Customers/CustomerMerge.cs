@@ -34,7 +34,10 @@ public static class CustomerMerge
         target.Phones = Unite(CustomerFields.Phones, target.Phones, source.Phones, p => p.Number);
         target.Addresses = Unite(CustomerFields.Addresses, target.Addresses, source.Addresses,
             a => $"{a.Line1}|{a.Line2}|{a.City}|{a.PostalCode}|{a.Country}".ToLowerInvariant());
-        target.Consents = Unite(CustomerFields.Consents, target.Consents, source.Consents, c => c.Channel);
+        // Consent is the person's latest word on each channel, whichever record holds it (a withdrawal is never undone by a
+        // merge); at the same moment, the withdrawal counts.
+        target.Consents = target.Consents.Concat(source.Consents).GroupBy(c => c.Channel)
+            .Select(g => CopyOf(g.OrderByDescending(c => c.At).ThenBy(c => c.Granted).First())).ToList();
 
         var fields = take.Contains(CustomerFields.CustomFields)
             ? new Dictionary<string, string>(target.CustomFields).Concat(source.CustomFields)

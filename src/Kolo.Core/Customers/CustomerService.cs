@@ -82,7 +82,7 @@ public sealed class CustomerService(
             var byClv = sort.Field == CustomerSort.Clv;
             if (cursor is { } c)
             {
-                var key = long.Parse(c.Key, System.Globalization.CultureInfo.InvariantCulture);
+                var key = c.Number();
                 var id = c.Id;
                 scores = (byClv, sort.Descending) switch
                 {
@@ -162,13 +162,25 @@ public sealed class CustomerService(
     /// Validates and adds a new customer (with its search terms and audit entry) to <paramref name="db"/> without
     /// saving, so another capability can create one in the same transaction as its own record.
     /// </summary>
-    internal async Task<Customer> AddNewAsync(KoloDb db, Actor actor, CustomerInput input, bool allowDuplicate, CancellationToken ct)
+    internal async Task<Customer> AddNewAsync(KoloDb db, Actor actor, CustomerInput input, bool allowDuplicate, CancellationToken ct) =>
+        await AddNewAsync(db, actor, input, allowDuplicate, CustomerFields.All, ct);
+
+    /// <summary>
+    /// A prospect Kolo creates on its own (from a call-centre event or a qualified lead): like <see cref="AddNewAsync(KoloDb, Actor, CustomerInput, bool, CancellationToken)"/>
+    /// but without custom fields, so a field the admin made required cannot refuse a record nobody could fill in here.
+    /// </summary>
+    internal Task<Customer> AddProspectAsync(KoloDb db, Actor actor, CustomerInput input, CancellationToken ct) =>
+        AddNewAsync(db, actor, input, allowDuplicate: true, WithoutCustomFields, ct);
+
+    private static readonly IReadOnlySet<string> WithoutCustomFields = CustomerFields.All.Where(f => f != CustomerFields.CustomFields).ToHashSet();
+
+    private async Task<Customer> AddNewAsync(KoloDb db, Actor actor, CustomerInput input, bool allowDuplicate, IReadOnlySet<string> fields, CancellationToken ct)
     {
         CustomerAccessRules.EnsureCanCreate(actor);
         var now = Now();
         var customer = new Customer { CreatedAt = now, UpdatedAt = now, Kind = input.Kind ?? CustomerKind.Person };
         if (actor.Role == UserRole.Sales && input.OwnerId is null) input.OwnerId = actor.UserId;
-        await ApplyAsync(db, customer, input, CustomerFields.All, ct);
+        await ApplyAsync(db, customer, input, fields, ct);
         ValidateWhole(customer);
 
         var terms = BuildSearchTerms(customer);
@@ -435,7 +447,7 @@ public sealed class CustomerService(
         if (string.IsNullOrWhiteSpace(q)) return [];
         var text = q.Trim();
         if (text.Contains('@') || (!text.Any(char.IsWhiteSpace) && (text.Contains('.') || text.Contains('_'))))
-            return [TextNormalizer.NormalizeEmail(text)];
+            return [MaxTerm(TextNormalizer.NormalizeEmail(text))];
         var digits = TextNormalizer.Digits(text);
         if (digits.Length >= 3 && text.All(ch => char.IsAsciiDigit(ch) || " +-()./".Contains(ch)))
             return [digits];
@@ -445,13 +457,16 @@ public sealed class CustomerService(
     internal List<CustomerSearchTerm> BuildSearchTerms(Customer customer)
     {
         var terms = new Dictionary<string, SearchTermKind>(StringComparer.Ordinal);
-        foreach (var e in customer.Emails) terms.TryAdd(TextNormalizer.NormalizeEmail(e.Address), SearchTermKind.Email);
+        // Terms hold 200 characters; an address may have 254, and its first 200 still find it.
+        foreach (var e in customer.Emails) terms.TryAdd(MaxTerm(TextNormalizer.NormalizeEmail(e.Address)), SearchTermKind.Email);
         foreach (var p in customer.Phones)
             foreach (var digits in PhoneNormalizer.SearchDigits(p.Number)) terms.TryAdd(digits, SearchTermKind.Phone);
         foreach (var word in TextNormalizer.Words($"{customer.FirstName} {customer.LastName} {customer.CompanyName}"))
-            terms.TryAdd(word.Length > 200 ? word[..200] : word, SearchTermKind.Name);
+            terms.TryAdd(MaxTerm(word), SearchTermKind.Name);
         return terms.Select(t => new CustomerSearchTerm { CustomerId = customer.Id, Term = t.Key, Kind = t.Value }).ToList();
     }
+
+    private static string MaxTerm(string term) => term.Length > 200 ? term[..200] : term;
 
     private async Task ReplaceSearchTermsAsync(KoloDb db, Customer customer, CancellationToken ct)
     {
@@ -752,6 +767,13 @@ public sealed class CustomerService(
     {
         public string Encode() => Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(this)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
+        /// <summary>The key as a number (a score or a time); a cursor of another sort order is refused as the client's mistake.</summary>
+        public long Number() => long.TryParse(Key, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n)
+            ? n : throw ValidationFailedException.For("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
+
+        public DateTime Time() => Number() is var ticks and >= 0 && ticks <= DateTime.MaxValue.Ticks
+            ? new DateTime(ticks, DateTimeKind.Utc) : throw ValidationFailedException.For("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
+
         public static Cursor? TryDecode(string? text, ValidationErrors errors)
         {
             if (string.IsNullOrEmpty(text)) return null;
@@ -801,7 +823,7 @@ public sealed class CustomerService(
             {
                 case "createdAt":
                 case "updatedAt":
-                    var date = cursor is null ? default : new DateTime(long.Parse(cursor.Key, System.Globalization.CultureInfo.InvariantCulture), DateTimeKind.Utc);
+                    var date = cursor?.Time() ?? default;
                     var byCreated = Field == "createdAt";
                     if (cursor is not null)
                     {

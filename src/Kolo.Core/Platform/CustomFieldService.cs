@@ -100,7 +100,8 @@ public sealed partial class CustomFieldService(IDbContextFactory<KoloDb> dbFacto
         if (!KeyPattern().IsMatch(input.Key ?? "")) errors.Add("key", "Use a camelCase key of letters and digits, starting with a lower-case letter.");
         if (string.IsNullOrWhiteSpace(input.Label)) errors.Add("label", "Enter a label.");
         if (input.Type is null) errors.Add("type", "Choose a type: Text, Number, Date or Choice.");
-        var choices = (input.Choices ?? []).Select(c => c.Trim()).Where(c => c.Length > 0).Distinct().ToList();
+        // A null choice (JSON null in the list) counts as an empty one: left out.
+        var choices = (input.Choices ?? []).Select(c => c?.Trim() ?? "").Where(c => c.Length > 0).Distinct().ToList();
         if (input.Type == CustomFieldType.Choice && choices.Count == 0) errors.Add("choices", "A choice field needs at least one choice.");
         if (input.Type != CustomFieldType.Choice && choices.Count > 0) errors.Add("choices", "Only a choice field has choices.");
         return choices;

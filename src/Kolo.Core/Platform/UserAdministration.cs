@@ -90,6 +90,10 @@ public sealed class UserAdministration(UserManager<User> users, KoloDb db, TimeP
         }
         else if (actor.Role != UserRole.Admin) throw new ForbiddenException("Only admins and managers change users.");
 
+        // The new password is checked before anything is saved: a refused one must not leave the user without any.
+        if (!string.IsNullOrEmpty(input.Password))
+            foreach (var validator in users.PasswordValidators)
+                ThrowOnFailure(await validator.ValidateAsync(users, user, input.Password));
         var before = $"{user.Email}|{user.DisplayName}|{user.Role}|{user.CustomerAccess}|{user.Team}|{user.DeactivatedAt is null}";
         if (actor.UserId == id && (input.Role != UserRole.Admin || input.Active == false))
             throw ValidationFailedException.For("role", "You cannot remove your own admin role or deactivate yourself.");

@@ -512,9 +512,12 @@ public sealed class DealTimelineSource : ITimelineSource
     }
 }
 
-/// <summary>When two customer records merge, the source's deals belong to the target.</summary>
+/// <summary>When two customer records merge, the source's deals, and the leads qualified into it, belong to the target.</summary>
 public sealed class DealMergeParticipant : ICustomerMergeParticipant
 {
-    public Task MoveAsync(KoloDb db, Guid sourceId, Guid targetId, CancellationToken ct) =>
-        db.Deals.Where(d => d.CustomerId == sourceId).ExecuteUpdateAsync(s => s.SetProperty(d => d.CustomerId, targetId), ct);
+    public async Task MoveAsync(KoloDb db, Guid sourceId, Guid targetId, CancellationToken ct)
+    {
+        await db.Deals.Where(d => d.CustomerId == sourceId).ExecuteUpdateAsync(s => s.SetProperty(d => d.CustomerId, targetId), ct);
+        await db.Leads.Where(l => l.CustomerId == sourceId).ExecuteUpdateAsync(s => s.SetProperty(l => l.CustomerId, targetId), ct);
+    }
 }

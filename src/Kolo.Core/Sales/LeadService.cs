@@ -155,13 +155,13 @@ public sealed class LeadService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         if (input.CustomerId is { } existing) customerId = existing;
         else
         {
-            var customer = await customers.AddNewAsync(db, actor, new CustomerInput
+            var customer = await customers.AddProspectAsync(db, actor, new CustomerInput
             {
                 Kind = lead.CompanyName is not null && lead.LastName is null ? CustomerKind.Company : CustomerKind.Person,
                 FirstName = lead.FirstName, LastName = lead.LastName, CompanyName = lead.CompanyName,
                 Emails = lead.Email is { } e ? [new EmailInput { Address = e }] : [], Phones = lead.Phone is { } p ? [new PhoneInput { Number = p }] : [],
                 Source = lead.Source, Status = LifecycleStatus.Lead, OwnerId = lead.OwnerId,
-            }, allowDuplicate: true, ct);
+            }, ct);
             customerId = customer.Id;
             // The customer must exist before the deal's checks look for it.
             await db.SaveChangesAsync(ct);

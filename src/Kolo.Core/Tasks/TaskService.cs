@@ -144,12 +144,14 @@ public sealed class TaskService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         var task = await VisibleTasks(db, actor).FirstOrDefaultAsync(t => t.Id == id, ct) ?? throw new NotFoundException("Task", id);
         if (task.Version != expectedVersion) throw new PreconditionFailedException();
         var before = Snapshot(task);
+        var remindBefore = task.RemindAt;
         await ApplyAsync(db, actor, task, input, fields, ct);
         var changes = Audit.Diff(before, Snapshot(task));
         if (changes.Count > 0)
         {
-            // A new reminder time is a new reminder: it fires again.
-            if (changes.Any(c => c.Field == "remindAt")) task.ReminderSentAt = null;
+            // A new reminder time is a new reminder: it fires again. The same minute is the same reminder (a form shows
+            // minutes, not seconds, and sends the rounded time back with any other change).
+            if (task.RemindAt is { } remind && (remindBefore is not { } was || Math.Abs((remind - was).TotalMinutes) >= 1)) task.ReminderSentAt = null;
             await SaveChangeAsync(db, actor, task, AuditActions.Updated, changes, ct);
         }
         return (await ViewsAsync(db, [task], ct))[0];

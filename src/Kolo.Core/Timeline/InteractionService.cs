@@ -100,6 +100,7 @@ public sealed class InteractionService(
         var errors = new ValidationErrors();
         if (input.DueAt is not null && input.Type != InteractionType.Agreement)
             errors.Add("dueAt", "Only an agreement has a due date; create a task for other follow-ups.");
+        else if (input.DueAt is { } due && (due.Year < 1900 || due.Year > 9000)) errors.Add("dueAt", "Give a due date between the years 1900 and 9000.");
         if (input.ExternalId is not null && string.IsNullOrWhiteSpace(input.ExternalId)) errors.Add("externalId", "The external id cannot be blank.");
         if (input.CustomerId is null && input.Email is null && input.Phone is null)
             errors.Add("customerId", "Give the customer's id, or an e-mail or phone to find (or create) the customer by.");
@@ -148,7 +149,7 @@ public sealed class InteractionService(
             db.Tasks.Add(new TaskItem
             {
                 Id = agreementTaskId,
-                Title = $"Keep agreement: {interaction.Subject ?? "(no subject)"}", DueAt = dueAt.ToUniversalTime(),
+                Title = Limit($"Keep agreement: {interaction.Subject ?? "(no subject)"}", 300), DueAt = dueAt.ToUniversalTime(),
                 RemindAt = ReminderFor(dueAt.ToUniversalTime(), now),
                 AssigneeId = assignee, CustomerId = customerId, SourceInteractionId = interaction.Id, Priority = TaskPriority.High,
                 CreatedAt = now, UpdatedAt = now, CreatedById = NullIfSystem(actor),
@@ -252,7 +253,8 @@ public sealed class InteractionService(
         var attachment = new Attachment
         {
             InteractionId = interaction.Id, CustomerId = interaction.CustomerId, FileName = name,
-            ContentType = string.IsNullOrWhiteSpace(contentType) ? "application/octet-stream" : contentType.Trim(),
+            // Kept for the record only (downloads are always served as octet-stream); the column holds 120 characters.
+            ContentType = string.IsNullOrWhiteSpace(contentType) || contentType.Trim().Length > 120 ? "application/octet-stream" : contentType.Trim(),
             Size = read, Content = buffer.ToArray(), CreatedAt = now, CreatedById = NullIfSystem(actor),
         };
         db.Attachments.Add(attachment);
@@ -343,13 +345,13 @@ public sealed class InteractionService(
         }
 
         var (first, last) = SplitName(input.Name, input.Email);
-        var prospect = await customers.AddNewAsync(db, actor, new CustomerInput
+        var prospect = await customers.AddProspectAsync(db, actor, new CustomerInput
         {
             FirstName = first, LastName = last, Status = LifecycleStatus.Prospect,
             Emails = input.Email is null ? [] : [new EmailInput { Address = input.Email }],
             Phones = input.Phone is null ? [] : [new PhoneInput { Number = input.Phone }],
             Source = input.ExternalSource ?? "interaction",
-        }, allowDuplicate: true, ct);
+        }, ct);
         return (prospect.Id, prospect.OwnerId, true);
     }
 
@@ -370,13 +372,16 @@ public sealed class InteractionService(
         throw new InvalidOperationException("Merge chain too long.");
     }
 
+    private static string Limit(string text, int length) => text.Length > length ? text[..length] : text;
+
     private static (string? First, string? Last) SplitName(string? name, string? email)
     {
+        // Names hold 100 characters: a longer one from another system is cut rather than losing the contact.
         var words = (name ?? "").Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
-        if (words.Length >= 2) return (string.Join(' ', words[..^1]), words[^1]);
-        if (words.Length == 1) return (null, words[0]);
+        if (words.Length >= 2) return (Limit(string.Join(' ', words[..^1]), 100), Limit(words[^1], 100));
+        if (words.Length == 1) return (null, Limit(words[0], 100));
         // Nothing but a contact point: the e-mail's local part or "Unknown" keeps the record findable and nameable later.
-        return (null, email is not null ? email.Split('@')[0] : "Unknown");
+        return (null, email is not null ? Limit(email.Split('@')[0], 100) : "Unknown");
     }
 
     private static (Guid Smaller, Guid Larger) OrderedIds()

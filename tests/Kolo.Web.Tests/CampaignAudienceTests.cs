@@ -233,6 +233,31 @@ public abstract class CampaignAudienceTests(KoloAppFixture fx) : CampaignTestBas
     }
 
     [Fact]
+    public async Task The_control_group_is_drawn_only_from_the_customers_the_budget_would_reach()
+    {
+        await SetPolicyAsync(maxTotal: 10, maxEmail: 10);
+        // 200 customers with distinct CLV; the budget pays for the 100 most valuable.
+        var customers = await SeedCustomersAsync(200);
+        for (var i = 0; i < customers.Count; i++) await SetClvAsync(customers[i], 1_000_000 - i * 1_000);
+        var body = CampaignBody(await StaticSegmentAsync(customers), ["Email"], startsAt: FutureDay(75), controlGroupPercent: 20);
+        body["budgetMinor"] = 10_000;
+        body["emailCostMinor"] = 100;
+        var id = (await CreateApprovedAsync(body)).Id();
+        var launched = await LaunchHereAsync(id);
+        var seed = (await Fx.Admin().GetJsonAsync($"/api/v1/campaigns/{id}")).GetProperty("audienceSeed").GetInt32();
+        var reasons = (await MessagesAsync(id)).ToDictionary(m => m.CustomerId, m => m.Reason);
+        var topHundred = customers.Take(100).ToHashSet();
+        // Held out: exactly the top 100 the draw picks; the rest of the top 100 are contacted; the other 100 are over budget.
+        Assert.All(customers, c => Assert.Equal(
+            topHundred.Contains(c) ? AudienceBuilder.Draw(seed, c) < 2000 ? SuppressionReason.ControlGroup : null : SuppressionReason.OverBudget, reasons[c]));
+        var control = topHundred.Count(c => AudienceBuilder.Draw(seed, c) < 2000);
+        Assert.Equal((100 - control, control), (launched.GetProperty("reached").GetInt32(), Count(launched, "control_group")));
+        // The held-out customers cost nothing: the estimate is what the contacted ones cost.
+        Assert.Equal((100 - control) * 100L, launched.GetProperty("estimatedCostMinor").GetInt64());
+        await SetPolicyAsync();
+    }
+
+    [Fact]
     public async Task Customers_no_variant_is_meant_for_are_left_out()
     {
         var ids = await SeedCustomersAsync(3, (i, c) => c.Status = i == 0 ? LifecycleStatus.Lead : LifecycleStatus.Customer);

@@ -40,8 +40,8 @@ public sealed class AudienceConflictException(string message) : Exception(messag
 
 /// <summary>
 /// Builds a campaign's audience: for each member of the target segments the variant, the channel and whether (and why not)
-/// they are contacted. Reasons are checked in this order: no_address, unsubscribed, no_consent, control_group, pressure_cap,
-/// over_budget. The budget goes to the customers of highest CLV first.
+/// they are contacted. Reasons are checked in this order: no_address, unsubscribed, no_consent, pressure_cap, over_budget,
+/// control_group (drawn from those who would be contacted). The budget goes to the customers of highest CLV first.
 /// Contact pressure counts a customer's queued and sent messages of other campaigns planned less than PeriodDays before or
 /// after this campaign's planned time — the last message placed in any PeriodDays window sees every other one in it, so no
 /// window ever holds more than the cap. When there is no room a higher-priority campaign takes the place of a lower-priority
@@ -251,11 +251,6 @@ public static class AudienceBuilder
                     reason = addressed.All(ch => Consent(ch) == false) ? SuppressionReason.Unsubscribed : SuppressionReason.NoConsent;
                     channel = addressed[0];
                 }
-                else if (Draw(seed, id) < campaign.ControlGroupPercent * 100)
-                {
-                    reason = SuppressionReason.ControlGroup;
-                    channel = eligible[0];
-                }
                 else
                 {
                     var contacts = existing[id].ToList();
@@ -297,6 +292,16 @@ public static class AudienceBuilder
         }
         else spent += decisions.Where(d => d.Reason is null).Sum(d => UnitCost(campaign, d.Channel!.Value));
         Lap("budget");
+
+        // The control group is drawn last, from exactly the customers the campaign would contact (after the contact
+        // pressure and the budget), so the two groups are alike and their difference is the campaign's effect. A held-out
+        // customer costs nothing and displaces no other campaign's message.
+        for (var i = 0; i < decisions.Count; i++)
+            if (decisions[i].Reason is null && Draw(seed, decisions[i].CustomerId) < campaign.ControlGroupPercent * 100)
+            {
+                spent -= UnitCost(campaign, decisions[i].Channel!.Value);
+                decisions[i] = decisions[i] with { Reason = SuppressionReason.ControlGroup, Address = null, Taking = null };
+            }
 
         var byReason = new Dictionary<string, int>();
         var byChannel = new Dictionary<string, int>();

@@ -71,6 +71,26 @@ public static class SendBench
                 customers = await db.Customers.AsNoTracking().OrderBy(c => c.Id).Select(c => c.Id).Take(Math.Max(emailCount, smsCount)).ToListAsync();
             }
 
+            // The sender checks consent and the quiet hours when a message goes out: the recipients have consented on both
+            // channels, and the policy has no quiet hours, so the run measures sending at any hour of the day.
+            await using (var db = factory.CreateDbContext())
+            {
+                foreach (var chunk in customers.Chunk(2_000))
+                {
+                    foreach (var c in await db.Customers.Where(c => chunk.Contains(c.Id)).ToListAsync())
+                        c.Consents =
+                        [
+                            new ChannelConsent { Channel = ContactChannel.Email, Granted = true, At = now, Source = "bench" },
+                            new ChannelConsent { Channel = ContactChannel.Sms, Granted = true, At = now, Source = "bench" },
+                        ];
+                    await db.SaveChangesAsync();
+                    db.ChangeTracker.Clear();
+                }
+                var policy = await ContactPolicyService.LoadAsync(db, default);
+                (policy.QuietHoursStart, policy.QuietHoursEnd) = (null, null);
+                await db.SaveChangesAsync();
+            }
+
             var email = Campaign("Bench e-mail", CampaignChannel.Email, CampaignStatus.Running, now);
             var sms = Campaign("Bench SMS", CampaignChannel.Sms, CampaignStatus.Draft, now);
             await BenchDb.WriteAsync(factory, [email, sms, .. email.Variants, .. sms.Variants]);

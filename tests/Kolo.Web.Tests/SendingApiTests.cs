@@ -400,6 +400,26 @@ public abstract class SendingApiTests(SendingHostFixture fixture)
     }
 
     [Fact]
+    public async Task A_message_due_inside_the_quiet_hours_waits_for_them_to_end()
+    {
+        var now = DateTime.UtcNow;
+        await Host.SetQuietHoursAsync(TimeOnly.FromDateTime(now.AddHours(-1)), TimeOnly.FromDateTime(now.AddHours(1)));
+        try
+        {
+            var customers = await SendingSeed.CustomersAsync(Host, 1);
+            var (campaign, _) = await SendingSeed.CampaignAsync(Host, CampaignChannel.Sms, customers.Select(c => (c.Id, c.Phone)));
+            // The sender polls every second: several rounds pass and the message is still waiting.
+            await Task.Delay(TimeSpan.FromSeconds(4));
+            Assert.Equal(MessageStatus.Queued, Assert.Single(await SendingSeed.MessagesAsync(Host, campaign.Id)).Status);
+            await Host.SetQuietHoursAsync(null, null);
+            Host.WakeSender();
+            await SendingSeed.WaitUntilNoneQueuedAsync(Host, campaign.Id);
+            Assert.Equal(MessageStatus.Sent, Assert.Single(await SendingSeed.MessagesAsync(Host, campaign.Id)).Status);
+        }
+        finally { await Host.SetQuietHoursAsync(null, null); }
+    }
+
+    [Fact]
     public async Task Sms_go_to_the_file_outbox_and_calls_become_tasks_for_the_agents_in_turn()
     {
         var customers = await SendingSeed.CustomersAsync(Host, 4);

@@ -90,6 +90,10 @@ public sealed partial class CampaignSender(
         var now = clock.GetUtcNow().UtcDateTime;
         var claim = $"{NodeId}/{Guid.NewGuid().ToString("N")[..12]}";
         await using var db = await dbFactory.CreateDbContextAsync(ct);
+        // Messages are planned outside the quiet hours, but one can still come due inside them (the sender was down, a
+        // retry, a batch running late): nothing is claimed until the quiet hours end.
+        var policy = await db.ContactPolicies.AsNoTracking().FirstOrDefaultAsync(p => p.Id == ContactPolicy.SingletonId, ct) ?? new ContactPolicy();
+        if (ContactPolicyService.OutsideQuietHours(policy, now) != now) return (claim, []);
         // Web messages wait for the visitor (the collect endpoint delivers them); e-mails wait while no SMTP server is set.
         // A queued message's ClaimedAt is when it may be tried again after a temporary failure.
         var due = db.CampaignMessages.Where(m => m.Status == MessageStatus.Queued && m.PlannedAt <= now

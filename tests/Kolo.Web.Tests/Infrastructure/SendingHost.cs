@@ -67,7 +67,18 @@ public sealed class SendingHost : IAsyncDisposable
         host._settings["Kolo:Campaigns:RetrySeconds"] = "1";
         foreach (var (k, v) in extra ?? new Dictionary<string, string>()) host._settings[k] = v;
         await host.StartAgainAsync();
+        // These tests run at any hour: without quiet hours a due message goes at once (the quiet-hours hold has its own test).
+        await host.SetQuietHoursAsync(null, null);
         return host;
+    }
+
+    /// <summary>Sets the contact policy's quiet hours (UTC clock times), or none.</summary>
+    public async Task SetQuietHoursAsync(TimeOnly? start, TimeOnly? end)
+    {
+        await using var db = await Db.CreateDbContextAsync();
+        var policy = await Kolo.Core.Marketing.ContactPolicyService.LoadAsync(db, CancellationToken.None);
+        (policy.QuietHoursStart, policy.QuietHoursEnd, policy.TimeZone) = (start, end, "Etc/UTC");
+        await db.SaveChangesAsync();
     }
 
     /// <summary>Starts a new host on the same database (after <see cref="StopAsync"/>), optionally with changed settings.</summary>

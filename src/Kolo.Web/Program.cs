@@ -149,7 +149,8 @@ builder.Services.AddAuthorizationBuilder()
     .AddPolicy(Policies.AdminOrManager, p => p.RequireRole(nameof(UserRole.Admin), nameof(UserRole.Manager)));
 builder.Services.AddCascadingAuthenticationState();
 
-builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter()));
+// Enums are names in both directions: a number ("kind": 9) is refused rather than read as whatever value it happens to be.
+builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.Converters.Add(new JsonStringEnumConverter(allowIntegerValues: false)));
 builder.Services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
 builder.Services.AddProblemDetails();
 builder.Services.AddExceptionHandler<KoloExceptionHandler>();

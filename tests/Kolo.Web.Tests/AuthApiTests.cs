@@ -113,6 +113,13 @@ public abstract class AuthApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Equal(HttpStatusCode.NotFound, refused.StatusCode);
         using var stillValid = Fx.ClientWithToken(otherToken.Str("token"));
         await stillValid.GetJsonAsync("/api/v1/me");
+
+        // Issuing and revoking are audited, by whom, without the secret.
+        using var admin = Fx.Admin();
+        var audit = (await admin.GetJsonAsync($"/api/v1/audit?entityType=api-token&entityId={id}")).Items().ToList();
+        Assert.Equal(["revoked", "created"], audit.Select(e => e.Str("action")));
+        Assert.All(audit, e => Assert.Equal(user.Id, e.GetProperty("userId").GetGuid()));
+        Assert.DoesNotContain(secret, string.Join(" ", audit.Select(e => e.ToString())), StringComparison.Ordinal);
     }
 
     [Fact]

@@ -229,6 +229,10 @@ public abstract class CustomerApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         body["status"] = "Millionaire";
         using var response = await admin.PostAsJsonAsync("/api/v1/customers", body, Api.Json);
         Assert.Contains("status", (await response.ExpectValidationProblemAsync()).Keys);
+        // The API speaks names: a number is not taken for whichever value it happens to be.
+        body["status"] = 2;
+        using (var number = await admin.PostAsJsonAsync("/api/v1/customers", body, Api.Json))
+            Assert.Contains("status", (await number.ExpectValidationProblemAsync()).Keys);
 
         var created = await CreateAsync(Person());
         var (_, etag) = await GetWithETagAsync(admin, created.Id());

@@ -15,13 +15,21 @@ public sealed class ApiTokenService(IDbContextFactory<KoloDb> dbFactory, TimePro
     public Task<IssuedToken> IssueSessionAsync(Guid userId, CancellationToken ct = default) =>
         IssueAsync(userId, "API session", ApiTokenKind.Session, Now() + SessionLifetime, ct);
 
-    public async Task<IssuedToken> IssuePersonalAsync(Guid userId, string name, DateTime? expiresAt, CancellationToken ct = default)
+    public const string EntityType = "api-token";
+
+    /// <summary>A personal access token of the actor; audited (name and expiry, never the secret).</summary>
+    public async Task<IssuedToken> IssuePersonalAsync(Actor actor, string name, DateTime? expiresAt, CancellationToken ct = default)
     {
         var errors = new ValidationErrors();
         if (string.IsNullOrWhiteSpace(name) || name.Trim().Length > 100) errors.Add("name", "Give the token a name of 1 to 100 characters.");
         if (expiresAt is { } e && e.ToUniversalTime() <= Now()) errors.Add("expiresAt", "The expiry must be in the future.");
         errors.ThrowIfAny();
-        return await IssueAsync(userId, name.Trim(), ApiTokenKind.Personal, expiresAt?.ToUniversalTime(), ct);
+        var issued = await IssueAsync(actor.UserId, name.Trim(), ApiTokenKind.Personal, expiresAt?.ToUniversalTime(), ct);
+        await using var db = await dbFactory.CreateDbContextAsync(ct);
+        db.AuditEntries.Add(Audit.Entry(actor, Now(), EntityType, issued.Id, AuditActions.Created,
+            [new FieldChange("name", null, name.Trim()), new FieldChange("expiresAt", null, Audit.Text(issued.ExpiresAt))]));
+        await db.SaveChangesAsync(ct);
+        return issued;
     }
 
     public async Task<IReadOnlyList<ApiTokenView>> ListPersonalAsync(Guid userId, CancellationToken ct = default)
@@ -34,12 +42,14 @@ public sealed class ApiTokenService(IDbContextFactory<KoloDb> dbFactory, TimePro
             .ToListAsync(ct);
     }
 
-    public async Task RevokeAsync(Guid userId, Guid tokenId, CancellationToken ct = default)
+    public async Task RevokeAsync(Actor actor, Guid tokenId, CancellationToken ct = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(ct);
-        var token = await db.ApiTokens.FirstOrDefaultAsync(t => t.Id == tokenId && t.UserId == userId, ct)
+        var token = await db.ApiTokens.FirstOrDefaultAsync(t => t.Id == tokenId && t.UserId == actor.UserId, ct)
             ?? throw new NotFoundException("Token", tokenId);
-        token.RevokedAt ??= Now();
+        if (token.RevokedAt is not null) return;
+        token.RevokedAt = Now();
+        db.AuditEntries.Add(Audit.Entry(actor, token.RevokedAt.Value, EntityType, token.Id, "revoked", [new FieldChange("name", token.Name, null)]));
         await db.SaveChangesAsync(ct);
     }
 

@@ -76,7 +76,7 @@ public sealed class LeadService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         if (query.Cursor is { } cursor)
         {
             var parts = cursor.Split('_');
-            if (parts.Length != 2 || !long.TryParse(parts[0], out var ticks) || !Guid.TryParse(parts[1], out var id))
+            if (parts.Length != 2 || !long.TryParse(parts[0], out var ticks) || ticks < 0 || ticks > DateTime.MaxValue.Ticks || !Guid.TryParse(parts[1], out var id))
                 throw ValidationFailedException.For("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
             var at = new DateTime(ticks, DateTimeKind.Utc);
             q = q.Where(l => l.CreatedAt < at || (l.CreatedAt == at && l.Id.CompareTo(id) < 0));

@@ -36,12 +36,12 @@ public static class PlatformEndpoints
         tokens.MapPost("", async (PersonalTokenRequest request, HttpContext http, ApiTokenService service) =>
         {
             RequestValidation.Validate(request);
-            var issued = await service.IssuePersonalAsync(http.User.ToActor().UserId, request.Name, request.ExpiresAt, http.RequestAborted);
+            var issued = await service.IssuePersonalAsync(http.User.ToActor(), request.Name, request.ExpiresAt, http.RequestAborted);
             return Results.Created($"/api/v1/tokens/{issued.Id}", issued);
         }).WithSummary("Create a personal access token; the token is shown once.");
         tokens.MapDelete("/{id:guid}", async (Guid id, HttpContext http, ApiTokenService service) =>
         {
-            await service.RevokeAsync(http.User.ToActor().UserId, id, http.RequestAborted);
+            await service.RevokeAsync(http.User.ToActor(), id, http.RequestAborted);
             return Results.NoContent();
         }).WithSummary("Revoke one of your tokens; it stops working at once.");
 

@@ -1,3 +1,4 @@
+using System.Text.Json;
 using System.Net;
 using System.Net.Http.Json;
 using Kolo.Web.Tests.Infrastructure;
@@ -73,6 +74,30 @@ public abstract class AuthApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         using var anonymous = Fx.Anonymous();
         using var signIn = await anonymous.PostAsJsonAsync("/api/v1/auth/token", new { email = user.Email, password = KoloAppFixture.UserPassword });
         await signIn.ExpectAsync(HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task A_user_form_read_before_a_deactivation_cannot_undo_it()
+    {
+        var user = await Fx.CreateUserAsync("Sales");
+        using var admin = Fx.Admin();
+        string stale;
+        using (var read = await admin.GetAsync($"/api/v1/users/{user.Id}"))
+        {
+            await read.ExpectAsync(HttpStatusCode.OK);
+            stale = read.ETag();
+        }
+        using (var deactivate = await admin.SendRawAsync(HttpMethod.Put, $"/api/v1/users/{user.Id}",
+                   JsonSerializer.Serialize(new { email = user.Email, displayName = user.DisplayName, role = user.Role, active = false }, Api.Json), stale))
+        {
+            await deactivate.ExpectAsync(HttpStatusCode.OK);
+            Assert.NotEqual(stale, deactivate.ETag());
+        }
+        // The other admin's form still says active: its save is refused and the user stays deactivated.
+        using (var undo = await admin.SendRawAsync(HttpMethod.Put, $"/api/v1/users/{user.Id}",
+                   JsonSerializer.Serialize(new { email = user.Email, displayName = "Typo fixed", role = user.Role, active = true }, Api.Json), stale))
+            Assert.Equal(HttpStatusCode.PreconditionFailed, undo.StatusCode);
+        Assert.False((await admin.GetJsonAsync($"/api/v1/users/{user.Id}")).GetProperty("active").GetBoolean());
     }
 
     [Fact]

@@ -25,7 +25,9 @@ public sealed class UserInput
 /// <summary>A user as an owner picker shows it.</summary>
 public sealed record UserOption(Guid Id, string DisplayName);
 
-public sealed record UserView(Guid Id, string Email, string DisplayName, UserRole Role, CustomerAccess CustomerAccess, string? Team, bool Active, DateTime CreatedAt, bool LockedOut);
+/// <summary>A user as the API shows it. <see cref="Version"/> is the user's concurrency stamp: the ETag a change must match.</summary>
+public sealed record UserView(Guid Id, string Email, string DisplayName, UserRole Role, CustomerAccess CustomerAccess, string? Team, bool Active, DateTime CreatedAt,
+    bool LockedOut, Guid Version);
 
 /// <summary>Users and their roles. Admins manage everyone; a Manager may only widen or narrow a Sales user's customer access and team.</summary>
 public sealed class UserAdministration(UserManager<User> users, KoloDb db, TimeProvider clock)
@@ -78,9 +80,11 @@ public sealed class UserAdministration(UserManager<User> users, KoloDb db, TimeP
         return ToView(user, clock.GetUtcNow());
     }
 
-    public async Task<UserView> UpdateAsync(Actor actor, Guid id, UserInput input, CancellationToken ct = default)
+    public async Task<UserView> UpdateAsync(Actor actor, Guid id, UserInput input, Guid? expectedVersion = null, CancellationToken ct = default)
     {
         var user = await users.FindByIdAsync(id.ToString()) ?? throw new NotFoundException("User", id);
+        // Every field is replaced: a form read before someone else's change (say, a deactivation) must not undo it.
+        if (expectedVersion is { } v && v != VersionOf(user)) throw new PreconditionFailedException();
         if (actor.Role == UserRole.Manager)
         {
             var onlyAccess = input.Email == user.Email && input.DisplayName == user.DisplayName && input.Role == user.Role
@@ -138,5 +142,7 @@ public sealed class UserAdministration(UserManager<User> users, KoloDb db, TimeP
 
     private static UserView ToView(User u, DateTimeOffset now) => new(
         u.Id, u.Email ?? "", u.DisplayName, u.Role, u.CustomerAccess, u.Team, u.DeactivatedAt is null, u.CreatedAt,
-        u.LockoutEnd is { } end && end > now);
+        u.LockoutEnd is { } end && end > now, VersionOf(u));
+
+    private static Guid VersionOf(User u) => Guid.TryParse(u.ConcurrencyStamp, out var stamp) ? stamp : Guid.Empty;
 }

@@ -49,7 +49,11 @@ public static class PlatformEndpoints
         users.MapGet("", async (string? q, HttpContext http, UserAdministration service) =>
             Results.Ok(await service.ListAsync(http.User.ToActor(), q, http.RequestAborted))).WithSummary("Users (admins and managers).");
         users.MapGet("/{id:guid}", async (Guid id, HttpContext http, UserAdministration service) =>
-            Results.Ok(await service.GetAsync(http.User.ToActor(), id, http.RequestAborted)));
+        {
+            var user = await service.GetAsync(http.User.ToActor(), id, http.RequestAborted);
+            ETags.Set(http.Response, user.Version);
+            return Results.Ok(user);
+        });
         users.MapPost("", async (UserInput input, HttpContext http, UserAdministration service) =>
         {
             RequestValidation.Validate(input);
@@ -59,8 +63,10 @@ public static class PlatformEndpoints
         users.MapPut("/{id:guid}", async (Guid id, UserInput input, HttpContext http, UserAdministration service) =>
         {
             RequestValidation.Validate(input);
-            return Results.Ok(await service.UpdateAsync(http.User.ToActor(), id, input, http.RequestAborted));
-        }).WithSummary("Change a user. Managers may only change a Sales user's customer access and team.");
+            var user = await service.UpdateAsync(http.User.ToActor(), id, input, ETags.OptionalIfMatch(http.Request), http.RequestAborted);
+            ETags.Set(http.Response, user.Version);
+            return Results.Ok(user);
+        }).WithSummary("Change a user (every field; send the ETag in If-Match to refuse a stale form: 412). Managers may only change a Sales user's customer access and team.");
 
         app.MapGet("/api/v1/me", (HttpContext http) =>
         {

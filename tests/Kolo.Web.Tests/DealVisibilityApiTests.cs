@@ -15,6 +15,31 @@ public abstract class DealVisibilityApiTests(KoloAppFixture fx) : ApiTestBase(fx
     }
 
     [Fact]
+    public async Task A_reps_forecast_total_has_their_own_target_not_everyones()
+    {
+        using var admin = Fx.Admin();
+        var p = await admin.CreatePipelineAsync();
+        var (rep, other) = (await Fx.CreateUserAsync("Sales"), await Fx.CreateUserAsync("Sales"));
+        var month = new DateOnly(DateTime.UtcNow.Year + 1, 5, 1);
+        foreach (var (user, amount) in new[] { (rep, 1_000m), (other, 2_000m) })
+            await admin.PostJsonAsync("/api/v1/targets", new { userId = user.Id, period = "Month", periodStart = OrderApi.Day(month), amount }, HttpStatusCode.Created);
+        var customer = Person();
+        customer["ownerId"] = rep.Id;
+        var deal = SalesApi.Deal((await CreateAsync(customer)).Id(), p.Id, 500);
+        deal["ownerId"] = rep.Id;
+        deal["expectedCloseDate"] = OrderApi.Day(month.AddDays(9));
+        await admin.CreateDealAsync(deal);
+
+        using var client = rep.Client();
+        var forecast = await client.GetJsonAsync($"/api/v1/forecast?period=Month&groupBy=none&from={OrderApi.Day(month)}&to={OrderApi.Day(month.AddMonths(1))}");
+        var row = Assert.Single(forecast.GetProperty("rows").EnumerateArray());
+        Assert.Equal(1_000m, row.GetProperty("target").GetDecimal());
+        // The manager's total is everyone's.
+        var all = await admin.GetJsonAsync($"/api/v1/forecast?period=Month&groupBy=none&from={OrderApi.Day(month)}&to={OrderApi.Day(month.AddMonths(1))}");
+        Assert.True(Assert.Single(all.GetProperty("rows").EnumerateArray()).GetProperty("target").GetDecimal() >= 3_000m);
+    }
+
+    [Fact]
     public async Task A_sales_user_sees_only_their_own_deals()
     {
         using var admin = Fx.Admin();

@@ -299,11 +299,15 @@ public sealed class SalesPlanningService(IDbContextFactory<KoloDb> dbFactory, Ti
             .Select(d => new WonDeal(GroupOf(d.OwnerId, d.PipelineId), d.AmountMinor, d.ClosedAt!.Value)).ToList();
         var cells = Forecasting.Forecast(open, history, won, period, start, end, today);
         var targets = await db.SalesTargets.AsNoTracking().Where(t => t.Period == period && t.PeriodStart >= start && t.PeriodStart < end).ToListAsync(ct);
+        // The total's target is that of the reps whose deals the caller sees (as DealService.Visible decides).
+        bool SeesTargetOf(Guid user) =>
+            actor.Role != UserRole.Sales || actor.CustomerAccess == CustomerAccess.All || user == actor.UserId
+            || actor.CustomerAccess == CustomerAccess.Team && actor.Team is { } team && users.TryGetValue(user, out var u) && u.Team == team;
         long? TargetOf(DateOnly p, string group) => groupBy switch
         {
             "owner" => Guid.TryParse(group, out var id) ? targets.Where(t => t.UserId == id && t.PeriodStart == p).Sum(t => (long?)t.AmountMinor) : null,
             "team" => targets.Where(t => t.UserId == null && t.Team == group && t.PeriodStart == p).Sum(t => (long?)t.AmountMinor),
-            "none" => targets.Where(t => t.UserId != null && t.PeriodStart == p).Sum(t => (long?)t.AmountMinor),
+            "none" => targets.Where(t => t.UserId is { } u && SeesTargetOf(u) && t.PeriodStart == p).Sum(t => (long?)t.AmountMinor),
             _ => null,
         };
         decimal M(long minor) => Money.FromMinor(minor, settings.Currency);

@@ -67,7 +67,7 @@ public static class ScoreCalculator
         var buyers = customers.Where(c => history.ContainsKey(c.Id)).Select(c => history[c.Id]).ToList();
         var recency = Rfm.QuintileScores(buyers.Select(b => (asOfDay - b.Last).TotalDays).ToList(), higherIsBetter: false);
         var frequency = Rfm.QuintileScores(buyers.Select(b => (double)b.Orders).ToList(), higherIsBetter: true);
-        var revenueOf = (Guid id) => history.TryGetValue(id, out var h) ? h.Totals.Sum() + (returns.TryGetValue(id, out var r) ? r.Total : 0) : 0;
+        var revenueOf = (Guid id) => history.TryGetValue(id, out var h) ? h.GrossTotal + (returns.TryGetValue(id, out var r) ? r.Total : 0) : 0;
         var monetary = Rfm.QuintileScores(buyers.Select(b => (double)revenueOf(b.CustomerId)).ToList(), higherIsBetter: true);
         var rfm = new Dictionary<Guid, (int R, int F, int M)>(buyers.Count);
         for (var i = 0; i < buyers.Count; i++) rfm[buyers[i].CustomerId] = (recency[i], frequency[i], monetary[i]);

@@ -150,6 +150,15 @@ public abstract class AnalyticsAccessTests(KoloAppFixture fx) : ApiTestBase(fx)
             Assert.Equal(["currency"], (await bad.ExpectValidationProblemAsync()).Keys);
         using (var bad = await admin.PutAsync("/api/v1/analytics/settings", Json(new { currency = "RON", interactionCosts = new Dictionary<string, long> { ["Telepathy"] = 5, ["Meeting"] = -1, ["Email"] = 10 } })))
             Assert.Equal(["interactionCosts.Meeting", "interactionCosts.Telepathy"], (await bad.ExpectValidationProblemAsync()).Keys.Order(StringComparer.Ordinal));
+        // A type named twice (in two spellings), or by number, is refused; a null list of costs is none (these were 500s).
+        using (var bad = await admin.PutAsync("/api/v1/analytics/settings", Json(new { currency = "RON", interactionCosts = new Dictionary<string, long> { ["Call"] = 1, ["call"] = 2, ["0"] = 3 } })))
+            Assert.Equal(["interactionCosts.0", "interactionCosts.call"], (await bad.ExpectValidationProblemAsync()).Keys.Order(StringComparer.Ordinal));
+        using (var none = await admin.SendRawAsync(HttpMethod.Put, "/api/v1/analytics/settings", """{"currency":"RON","predictionDays":30,"interactionCosts":null}"""))
+            await none.ExpectAsync(HttpStatusCode.OK);
+        // Thresholds are probabilities: NaN and 2 are refused, not read as "everyone".
+        foreach (var url in new[] { "/api/v1/analytics/win-back?threshold=2", "/api/v1/analytics/win-back?threshold=NaN" })
+            using (var bad = await admin.GetAsync(url))
+                Assert.Equal(["threshold"], (await bad.ExpectValidationProblemAsync()).Keys);
         // Nothing of the refused requests was stored.
         Assert.Equal(30, (await admin.GetJsonAsync("/api/v1/analytics/settings")).GetProperty("predictionDays").GetInt32());
 

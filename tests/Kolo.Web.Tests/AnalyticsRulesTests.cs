@@ -94,6 +94,8 @@ public abstract class AnalyticsRulesTests(KoloAppFixture fx) : ApiTestBase(fx)
                  {
                      ("?minSupport=0", new[] { "minSupport" }), ("?minSupport=1.5", new[] { "minSupport" }), ("?minConfidence=-0.1", new[] { "minConfidence" }),
                      ("?minConfidence=1.01", new[] { "minConfidence" }), ("?minSupport=-1&minConfidence=2", new[] { "minSupport", "minConfidence" }), ("?limit=0", new[] { "limit" }),
+                     // NaN was a 500, and a support this small would mine nearly every itemset of a real file.
+                     ("?minSupport=NaN&minConfidence=NaN", new[] { "minSupport", "minConfidence" }), ("?minSupport=0.00001", new[] { "minSupport" }),
                  })
         {
             using var response = await admin.GetAsync("/api/v1/analytics/association-rules" + query);

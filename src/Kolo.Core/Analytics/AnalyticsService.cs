@@ -125,10 +125,14 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
     {
         if (actor.Role != UserRole.Admin) throw new ForbiddenException("Only admins change the analytics settings.");
         var errors = new ValidationErrors();
+        input.InteractionCosts ??= [];
+        var seen = new HashSet<Timeline.InteractionType>();
         foreach (var (type, cost) in input.InteractionCosts)
         {
-            if (!Enum.TryParse<Timeline.InteractionType>(type, true, out _))
+            // Names only: "0" would parse as the first type.
+            if (!type.All(char.IsAsciiLetter) || !Enum.TryParse<Timeline.InteractionType>(type, true, out var parsed))
                 errors.Add($"interactionCosts.{type}", $"'{type}' is not an interaction type ({string.Join(", ", Enum.GetNames<Timeline.InteractionType>())}).");
+            else if (!seen.Add(parsed)) errors.Add($"interactionCosts.{type}", $"'{parsed}' is given twice.");
             else if (cost < 0) errors.Add($"interactionCosts.{type}", "A cost cannot be negative.");
         }
         errors.ThrowIfAny();
@@ -288,8 +292,9 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
     {
         EnsureCanRead(actor);
         var errors = new ValidationErrors();
-        if (minSupport is <= 0 or > 1) errors.Add("minSupport", "minSupport must be above 0 and at most 1.");
-        if (minConfidence is < 0 or > 1) errors.Add("minConfidence", "minConfidence must be between 0 and 1.");
+        // Negated comparisons refuse NaN too. Below 0.0001 (as in the settings) nearly every itemset is frequent: mining would not end.
+        if (minSupport is { } ms && !(ms >= 0.0001 && ms <= 1)) errors.Add("minSupport", "minSupport must be between 0.0001 and 1.");
+        if (minConfidence is { } mc && !(mc >= 0 && mc <= 1)) errors.Add("minConfidence", "minConfidence must be between 0 and 1.");
         if (limit is < 1 or > 1000) errors.Add("limit", "limit must be between 1 and 1000.");
         errors.ThrowIfAny();
         await using var db = await dbFactory.CreateDbContextAsync(ct);
@@ -438,6 +443,7 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
     {
         EnsureCanRead(actor);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
+        ValidateThreshold(threshold);
         return await RankAsync(db, actor, WinBackCandidates(db, threshold ?? (await SettingsAsync(db, ct)).WinBackThreshold), "stake", limit, cursor, ct);
     }
 
@@ -483,8 +489,15 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
     /// One task per slipping customer for their owner ("win back"), most value first, up to <paramref name="max"/>;
     /// a customer who already has an open win-back task gets no second one, and customers without an owner are counted.
     /// </summary>
+    /// <summary>A P(alive) threshold is a probability; NaN would even mean "everyone" on one engine and "no one" on the other.</summary>
+    private static void ValidateThreshold(double? threshold)
+    {
+        if (threshold is { } t && !(t >= 0 && t <= 1)) throw ValidationFailedException.For("threshold", "The threshold is a probability between 0 and 1.");
+    }
+
     public async Task<WinBackResult> CreateWinBackTasksAsync(Actor actor, double? threshold, int max, CancellationToken ct = default)
     {
+        ValidateThreshold(threshold);
         EnsureCanRun(actor);
         if (max is < 1 or > 10_000) throw ValidationFailedException.For("max", "max must be between 1 and 10000.");
         await using var db = await dbFactory.CreateDbContextAsync(ct);

@@ -16,9 +16,13 @@ internal sealed class Recommender
     private readonly Dictionary<string, int> _segmentSizes = [];
     private readonly Dictionary<(string Segment, string Category), int[]> _ranked = [];
 
-    public Recommender(IReadOnlyList<CatalogItem> catalog, IReadOnlyList<AssociationRule> rules, Dictionary<Guid, int[]> byCustomer)
+    // Up-sells compare list prices: only of products priced in this currency (null: the catalog has one currency).
+    private readonly string? _currency;
+
+    public Recommender(IReadOnlyList<CatalogItem> catalog, IReadOnlyList<AssociationRule> rules, Dictionary<Guid, int[]> byCustomer, string? currency = null)
     {
         _catalog = catalog;
+        _currency = currency;
         _byCustomer = byCustomer;
         foreach (var rule in rules)
         {
@@ -63,7 +67,7 @@ internal sealed class Recommender
 
     private Offer? UpSell(int[] items, HashSet<int> bought, string segment, IReadOnlyDictionary<Guid, string> segments)
     {
-        var category = items.Where(i => _catalog[i].Category is not null).GroupBy(i => _catalog[i].Category!)
+        var category = items.Where(i => _catalog[i].Category is not null && Priced(i)).GroupBy(i => _catalog[i].Category!)
             .OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).FirstOrDefault();
         if (category is null) return null;
         var dearest = category.MaxBy(i => _catalog[i].ListPriceMinor);
@@ -75,7 +79,7 @@ internal sealed class Recommender
         var pick = -1;
         foreach (var i in Ranked(segment, category.Key, buyers))
         {
-            if (_catalog[i].ListPriceMinor <= _catalog[dearest].ListPriceMinor || bought.Contains(i)) continue;
+            if (!Priced(i) || _catalog[i].ListPriceMinor <= _catalog[dearest].ListPriceMinor || bought.Contains(i)) continue;
             pick = i;
             break;
         }
@@ -88,6 +92,8 @@ internal sealed class Recommender
             Score = segmentSize == 0 ? 0 : (double)buyers[pick] / segmentSize,
         };
     }
+
+    private bool Priced(int item) => _currency is null || _catalog[item].Currency == _currency;
 
     /// <summary>A category's active products bought in the segment: most buyers first, then cheaper, then catalog order (computed once per pair).</summary>
     private int[] Ranked(string segment, string category, int[] buyers)

@@ -77,7 +77,7 @@ public static class ScoreCalculator
         var unitDays = fit is { } f ? PurchaseHistory.UnitDays(f.Fit.TimeUnit) : 1;
         var stepLength = 30 / unitDays;
         var monthlyDiscount = Math.Pow(1 + settings.AnnualDiscountRateBasisPoints / 10_000.0, 1.0 / 12) - 1;
-        var recommender = new Recommender(catalog, rules, baskets.ByCustomer);
+        var recommender = new Recommender(catalog, rules, baskets.ByCustomer, currency);
 
         var scores = new List<object>(customers.Count);
         foreach (var c in customers)

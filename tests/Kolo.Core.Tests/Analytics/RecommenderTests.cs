@@ -9,6 +9,20 @@ public class RecommenderTests
         new(Guid.Parse($"00000000-0000-0000-0000-{n:D12}"), $"S{n}", $"P{n}", category, price, "UAH", active);
 
     [Fact]
+    public void Up_sell_compares_prices_only_in_the_analysed_currency()
+    {
+        // Laptops: 0 at 30,000.00 UAH (3,000,000 minor), 1 at 1,200.00 EUR (120,000 minor) — the EUR one is the dearer.
+        List<CatalogItem> catalog = [Item(0, "Laptops", 3_000_000), Item(1, "Laptops", 120_000) with { Currency = "EUR" }];
+        var customer = Guid.NewGuid();
+        var byCustomer = new Dictionary<Guid, int[]> { [customer] = [1], [Guid.NewGuid()] = [0, 1] };
+        var segments = byCustomer.Keys.ToDictionary(c => c, _ => "Champions");
+        // Compared in raw minor units, the cheaper UAH laptop passes for a step up from the EUR one.
+        Assert.Equal("S0", Assert.Single(new Recommender(catalog, [], byCustomer).For(customer, "Champions", segments, 3)).Sku);
+        // With the analysed currency, a product priced in another one is never compared.
+        Assert.Empty(new Recommender(catalog, [], byCustomer, "UAH").For(customer, "Champions", segments, 3));
+    }
+
+    [Fact]
     public void Up_sell_is_the_dearer_product_of_the_customers_category_most_bought_in_their_segment_then_the_cheaper()
     {
         // Category A: 0 (100, the customer's), 1 (200) and 2 (150) each bought by two of the segment, 3 (300) by

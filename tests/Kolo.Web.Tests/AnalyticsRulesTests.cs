@@ -255,6 +255,11 @@ public abstract class AnalyticsRulesTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Equal($"buys {boots.Str("name")}; 50% of similar customers bought {dearer.Str("name")}, a step up in the same category", up.Str("reason"));
         // The card's scores carry the same offers.
         Assert.Equal(offers.Select(o => o.Str("reason")), (await admin.ScoresAsync(customers["T"])).GetProperty("offers").EnumerateArray().Select(o => o.Str("reason")));
+        // Until the next recompute, an offer the customer has taken up since is not offered again.
+        var taken = Order(customers["T"], [Line(teapot.Id(), 1)], "DKK");
+        await admin.CreateOrderAsync(taken);
+        Assert.Equal([dearer.Id()], (await admin.RecommendationsAsync(customers["T"])).Select(o => o.GetProperty("productId").GetGuid()));
+        Assert.Equal([dearer.Id()], (await admin.ScoresAsync(customers["T"])).GetProperty("offers").EnumerateArray().Select(o => o.GetProperty("productId").GetGuid()));
 
         // teapot → kettle for the customer who bought only a teapot; c5 (kettle only) gets the teapot.
         var reverse = Assert.Single(await admin.RecommendationsAsync(customers["c6"]));

@@ -2,6 +2,7 @@ using System.ComponentModel.DataAnnotations;
 using System.Text.Json;
 using Kolo.Core.Customers;
 using Kolo.Core.Data;
+using Kolo.Core.Orders;
 using Kolo.Core.Platform;
 using Kolo.Core.Tasks;
 using Microsoft.EntityFrameworkCore;
@@ -243,7 +244,7 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
         var score = await db.CustomerScores.AsNoTracking().FirstOrDefaultAsync(s => s.CustomerId == customerId, ct)
                     ?? throw new NotFoundException("Scores of customer", customerId);
         var settings = await SettingsAsync(db, ct);
-        return View(score, settings.PredictionDays);
+        return View(score, settings.PredictionDays) with { Offers = (await StillValidAsync(db, customerId, score.Offers, ct)).Select(OfferViewOf).ToList() };
     }
 
     public async Task<IReadOnlyList<OfferView>> RecommendationsAsync(Actor actor, Guid customerId, CancellationToken ct = default)
@@ -252,7 +253,24 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         if (!await db.Customers.VisibleTo(db, actor).AnyAsync(c => c.Id == customerId, ct)) throw new NotFoundException("Customer", customerId);
         var offers = await db.CustomerScores.AsNoTracking().Where(s => s.CustomerId == customerId).Select(s => s.Offers).FirstOrDefaultAsync(ct);
-        return (offers ?? []).Select(OfferViewOf).ToList();
+        return (await StillValidAsync(db, customerId, offers ?? [], ct)).Select(OfferViewOf).ToList();
+    }
+
+    /// <summary>
+    /// The stored offers less those no longer right: a product made inactive, or bought by the customer since the scores
+    /// were computed (offers are kept until the next recompute, which may be a day away).
+    /// </summary>
+    private static async Task<List<Offer>> StillValidAsync(KoloDb db, Guid customerId, List<Offer> offers, CancellationToken ct)
+    {
+        if (offers.Count == 0) return offers;
+        var ids = offers.Select(o => o.ProductId).ToList();
+        var inactive = await db.Products.Where(p => ids.Contains(p.Id) && !p.Active).Select(p => p.Id).ToListAsync(ct);
+        var bought = await db.OrderLines.Where(l => l.ProductId != null && ids.Contains(l.ProductId.Value))
+            .Join(db.Orders.Where(o => o.CustomerId == customerId
+                      && (o.Status == OrderStatus.Confirmed || o.Status == OrderStatus.Shipped || o.Status == OrderStatus.Delivered)),
+                l => l.OrderId, o => o.Id, (l, o) => l.ProductId!.Value)
+            .Distinct().ToListAsync(ct);
+        return offers.Where(o => !inactive.Contains(o.ProductId) && !bought.Contains(o.ProductId)).ToList();
     }
 
     public static ScoreView View(CustomerScore s, int predictionDays)

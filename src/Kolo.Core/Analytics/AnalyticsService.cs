@@ -478,7 +478,7 @@ public sealed class AnalyticsService(IDbContextFactory<KoloDb> dbFactory, TimePr
             // Keyset on (value, customer id), highest first.
             var parts = cursor.Split('_');
             if (parts.Length != 2 || !long.TryParse(parts[0], System.Globalization.CultureInfo.InvariantCulture, out var after) || !Guid.TryParse(parts[1], out var id))
-                throw ValidationFailedException.For("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
+                throw Cursors.Refused();
             scores = field switch
             {
                 "clv" => scores.Where(s => s.ClvMinor < after || (s.ClvMinor == after && s.CustomerId.CompareTo(id) < 0)),

@@ -82,7 +82,7 @@ public sealed class CustomerService(
             var byClv = sort.Field == CustomerSort.Clv;
             if (cursor is { } c)
             {
-                var key = c.Number();
+                var key = Cursors.Number(c.Key);
                 var id = c.Id;
                 scores = (byClv, sort.Descending) switch
                 {
@@ -767,13 +767,6 @@ public sealed class CustomerService(
     {
         public string Encode() => Convert.ToBase64String(JsonSerializer.SerializeToUtf8Bytes(this)).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 
-        /// <summary>The key as a number (a score or a time); a cursor of another sort order is refused as the client's mistake.</summary>
-        public long Number() => long.TryParse(Key, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n)
-            ? n : throw ValidationFailedException.For("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
-
-        public DateTime Time() => Number() is var ticks and >= 0 && ticks <= DateTime.MaxValue.Ticks
-            ? new DateTime(ticks, DateTimeKind.Utc) : throw ValidationFailedException.For("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
-
         public static Cursor? TryDecode(string? text, ValidationErrors errors)
         {
             if (string.IsNullOrEmpty(text)) return null;
@@ -786,7 +779,7 @@ public sealed class CustomerService(
             }
             catch (Exception e) when (e is FormatException or JsonException)
             {
-                errors.Add("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
+                errors.Add("cursor", Cursors.Invalid);
                 return null;
             }
         }
@@ -823,7 +816,7 @@ public sealed class CustomerService(
             {
                 case "createdAt":
                 case "updatedAt":
-                    var date = cursor?.Time() ?? default;
+                    var date = cursor is null ? default : Cursors.Time(cursor.Key);
                     var byCreated = Field == "createdAt";
                     if (cursor is not null)
                     {

@@ -110,15 +110,6 @@ public static class AudienceBuilder
         _ => p.MaxWeb,
     };
 
-    private static CampaignChannel? CampaignChannelOf(ContactChannel? preferred) => preferred switch
-    {
-        ContactChannel.Email => CampaignChannel.Email,
-        ContactChannel.Sms => CampaignChannel.Sms,
-        ContactChannel.Phone => CampaignChannel.Call,
-        ContactChannel.Web => CampaignChannel.Web,
-        _ => null,
-    };
-
     private static string ReasonKey(SuppressionReason reason) => reason switch
     {
         SuppressionReason.PressureCap => "pressure_cap",
@@ -231,14 +222,9 @@ public static class AudienceBuilder
                     CampaignChannel.Sms or CampaignChannel.Call => c.Phones.Select(p => p.Number).FirstOrDefault(n => !string.IsNullOrWhiteSpace(n)),
                     _ => withVisitor.Contains(id) ? "" : null,
                 };
-                bool? Consent(CampaignChannel ch)
-                {
-                    var wanted = MarketingConsent.CustomerChannel(ch);
-                    var record = c.Consents.LastOrDefault(x => x.Channel == wanted);
-                    return record?.Granted;
-                }
+                bool? Consent(CampaignChannel ch) => MarketingConsent.Allows(c.Consents, ch);
 
-                var preferred = CampaignChannelOf(c.PreferredChannel);
+                var preferred = MarketingConsent.CampaignChannelOf(c.PreferredChannel);
                 var order = preferred is { } p && campaign.Channels.Contains(p) ? campaign.Channels.Where(x => x != p).Prepend(p) : campaign.Channels;
                 var addressed = order.Where(ch => Address(ch) is not null).ToList();
                 var eligible = addressed.Where(ch => Consent(ch) == true).ToList();

@@ -113,7 +113,7 @@ public sealed class CampaignResponseService(IDbContextFactory<KoloDb> dbFactory,
         if (!string.IsNullOrEmpty(query.Cursor))
         {
             if (Guid.TryParseExact(query.Cursor, "N", out var c)) after = c;
-            else errors.Add("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
+            else errors.Add("cursor", Cursors.Invalid);
         }
         errors.ThrowIfAny();
         await using var db = await dbFactory.CreateDbContextAsync(ct);

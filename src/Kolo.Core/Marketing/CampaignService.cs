@@ -204,7 +204,7 @@ public sealed class CampaignService(IDbContextFactory<KoloDb> dbFactory, TimePro
         }
         catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
         {
-            throw ValidationFailedException.For("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
+            throw Cursors.Refused();
         }
     }
 

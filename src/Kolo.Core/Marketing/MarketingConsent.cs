@@ -18,15 +18,25 @@ public static class MarketingConsent
         _ => ContactChannel.Web,
     };
 
+    /// <summary>The campaign channel that reaches a customer channel (phone: a call); null for none.</summary>
+    public static CampaignChannel? CampaignChannelOf(ContactChannel? channel) => channel switch
+    {
+        ContactChannel.Email => CampaignChannel.Email,
+        ContactChannel.Sms => CampaignChannel.Sms,
+        ContactChannel.Phone => CampaignChannel.Call,
+        ContactChannel.Web => CampaignChannel.Web,
+        _ => null,
+    };
+
     /// <summary>The customer's latest word on the channel a campaign channel needs: true granted, false withdrawn, null never asked.</summary>
-    public static bool? Allows(Customer customer, CampaignChannel channel)
+    public static bool? Allows(IEnumerable<ChannelConsent> consents, CampaignChannel channel)
     {
         var wanted = CustomerChannel(channel);
-        return customer.Consents.LastOrDefault(x => x.Channel == wanted)?.Granted;
+        return consents.LastOrDefault(x => x.Channel == wanted)?.Granted;
     }
 
     /// <summary>The suppression a message gets when its customer's consent is missing now (null: it may go).</summary>
-    public static SuppressionReason? Refusal(Customer customer, CampaignChannel channel) => Allows(customer, channel) switch
+    public static SuppressionReason? Refusal(Customer customer, CampaignChannel channel) => Allows(customer.Consents, channel) switch
     {
         true => null,
         false => SuppressionReason.Unsubscribed,
@@ -52,11 +62,7 @@ public static class MarketingConsent
         var after = Audit.Text(customer.Consents.Select(x => $"{x.Channel}: {(x.Granted ? "granted" : "withdrawn")}").ToList());
         db.AuditEntries.Add(Audit.Entry(actor, now, "customer", customerId, "consent-withdrawn", [new FieldChange("consents", before, after)]));
         // The opt-out stops every contact on the channel that is still waiting, of any campaign (the sender also checks).
-        var campaignChannel = channel switch
-        {
-            ContactChannel.Email => CampaignChannel.Email, ContactChannel.Sms => CampaignChannel.Sms, ContactChannel.Phone => CampaignChannel.Call,
-            _ => CampaignChannel.Web,
-        };
+        var campaignChannel = CampaignChannelOf(channel);
         await db.CampaignMessages.Where(m => m.CustomerId == customerId && m.Channel == campaignChannel && m.Status == MessageStatus.Queued)
             .ExecuteUpdateAsync(s => s.SetProperty(m => m.Status, MessageStatus.Suppressed).SetProperty(m => m.Reason, SuppressionReason.Unsubscribed), ct);
         db.Interactions.Add(new Interaction

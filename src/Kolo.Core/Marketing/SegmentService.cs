@@ -109,11 +109,6 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
         return new Page<SegmentListItem>(rows.Select(s => new SegmentListItem(s.Id, s.Name, s.Description, s.Kind, s.Definition.Conditions.Count, s.LastCount, s.LastCountedAt, s.UpdatedAt, s.ArchivedAt)).ToList(), next);
     }
 
-    /// <summary>A cursor's numeric key; a cursor of another sort order (a name) is the client's mistake, a 400.</summary>
-    private static long CursorNumber(string key, long min, long max) =>
-        long.TryParse(key, NumberStyles.Integer, CultureInfo.InvariantCulture, out var n) && n >= min && n <= max ? n
-            : throw ValidationFailedException.For("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
-
     private static IQueryable<Segment> Sorted(IQueryable<Segment> q, SegmentSort sort, (string Key, Guid Id)? cursor)
     {
         switch (sort)
@@ -122,7 +117,7 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
             {
                 if (cursor is { } c)
                 {
-                    var at = new DateTime(CursorNumber(c.Key, 0, DateTime.MaxValue.Ticks), DateTimeKind.Utc);
+                    var at = Cursors.Time(c.Key);
                     var id = c.Id;
                     q = q.Where(s => s.UpdatedAt < at || (s.UpdatedAt == at && s.Id.CompareTo(id) < 0));
                 }
@@ -133,7 +128,7 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
                 // Largest first; never counted sorts as -1 (last).
                 if (cursor is { } c)
                 {
-                    var n = (int)CursorNumber(c.Key, -1, int.MaxValue);
+                    var n = (int)Cursors.Number(c.Key, -1, int.MaxValue);
                     var id = c.Id;
                     q = q.Where(s => (s.LastCount ?? -1) < n || ((s.LastCount ?? -1) == n && s.Id.CompareTo(id) < 0));
                 }
@@ -167,7 +162,7 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
         }
         catch (Exception e) when (e is FormatException or ArgumentOutOfRangeException)
         {
-            throw ValidationFailedException.For("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
+            throw Cursors.Refused();
         }
     }
 

@@ -38,3 +38,19 @@ public sealed class ValidationErrors
 
 /// <summary>One page of a keyset-paged list: pass <see cref="NextCursor"/> back to get the next page (null: no more).</summary>
 public sealed record Page<T>(IReadOnlyList<T> Items, string? NextCursor);
+
+/// <summary>A list's opaque cursor as the client sent it back: one message, and one check of a numeric key, for every list.</summary>
+public static class Cursors
+{
+    public const string Invalid = "The cursor is not valid; use the nextCursor of a previous page.";
+
+    public static ValidationFailedException Refused() => ValidationFailedException.For("cursor", Invalid);
+
+    /// <summary>A cursor's numeric key (a count, a score, a time in ticks) within its range; a cursor of another sort order is a 400.</summary>
+    public static long Number(string key, long min = long.MinValue, long max = long.MaxValue) =>
+        long.TryParse(key, System.Globalization.NumberStyles.Integer, System.Globalization.CultureInfo.InvariantCulture, out var n) && n >= min && n <= max
+            ? n : throw Refused();
+
+    /// <summary>A cursor's key that is a UTC time in ticks.</summary>
+    public static DateTime Time(string key) => new(Number(key, 0, DateTime.MaxValue.Ticks), DateTimeKind.Utc);
+}

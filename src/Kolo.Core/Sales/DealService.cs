@@ -140,7 +140,7 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
     {
         var parts = cursor.Split('_');
         if (parts.Length == 2 && DateOnly.TryParseExact(parts[0], "yyyy-MM-dd", out var date) && Guid.TryParse(parts[1], out var id)) return (date, id);
-        throw ValidationFailedException.For("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
+        throw Cursors.Refused();
     }
 
     public static IQueryable<Deal> Filter(KoloDb db, IQueryable<Deal> q, DealQuery query, SalesSettings settings, DateTime now)

@@ -76,9 +76,8 @@ public sealed class LeadService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         if (query.Cursor is { } cursor)
         {
             var parts = cursor.Split('_');
-            if (parts.Length != 2 || !long.TryParse(parts[0], out var ticks) || ticks < 0 || ticks > DateTime.MaxValue.Ticks || !Guid.TryParse(parts[1], out var id))
-                throw ValidationFailedException.For("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
-            var at = new DateTime(ticks, DateTimeKind.Utc);
+            if (parts.Length != 2 || !Guid.TryParse(parts[1], out var id)) throw Cursors.Refused();
+            var at = Cursors.Time(parts[0]);
             q = q.Where(l => l.CreatedAt < at || (l.CreatedAt == at && l.Id.CompareTo(id) < 0));
         }
         var rows = await q.OrderByDescending(l => l.CreatedAt).ThenByDescending(l => l.Id).Take(query.Limit + 1).ToListAsync(ct);

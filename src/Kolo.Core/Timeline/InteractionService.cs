@@ -505,7 +505,7 @@ public static class KeysetCursor
         }
         catch (Exception e) when (e is FormatException or IndexOutOfRangeException or ArgumentOutOfRangeException or OverflowException)
         {
-            errors.Add("cursor", "The cursor is not valid; use the nextCursor of a previous page.");
+            errors.Add("cursor", Cursors.Invalid);
             return null;
         }
     }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Collections;
+using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Microsoft.Data.Sqlite;
@@ -7,11 +8,12 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata;
 using Microsoft.EntityFrameworkCore.Storage;
 using Npgsql;
+using SQLitePCL;
 
 namespace Kolo.Core.Data;
 
 /// <summary>
-/// Inserts new records in bulk — binary COPY on PostgreSQL, one prepared INSERT per table on SQLite — instead of
+/// Inserts new records in bulk — binary COPY on PostgreSQL, one prepared INSERT per table bound by position on SQLite — instead of
 /// SaveChanges' tracked statement per row. Columns, value conversions and JSON columns come from the EF model, so the
 /// rows are exactly what EF would have written (a test compares them). The records are not tracked: give every
 /// row to write (an order and its lines). Runs inside the caller's transaction, so a failure leaves nothing behind.
@@ -74,12 +76,19 @@ public static class BulkInsert
     private static async Task InsertAsync(KoloDb db, Table table, List<object> entries, CancellationToken ct)
     {
         var connection = (SqliteConnection)db.Database.GetDbConnection();
+        var sql = $"INSERT INTO {Quote(table.Name)} ({string.Join(", ", table.Columns.Select(c => Quote(c.Name)))}) " +
+                  $"VALUES ({string.Join(", ", table.Columns.Select((_, i) => "@p" + i))})";
         await using var command = connection.CreateCommand();
         command.Transaction = (SqliteTransaction)db.Database.CurrentTransaction!.GetDbTransaction();
-        command.CommandText = $"INSERT INTO {Quote(table.Name)} ({string.Join(", ", table.Columns.Select(c => Quote(c.Name)))}) " +
-                              $"VALUES ({string.Join(", ", table.Columns.Select((_, i) => "@p" + i))})";
+        command.CommandText = sql;
         // The type mappings make the parameters as EF would (Guid and DateTime as text, enums converted); later rows only change values.
         var parameters = table.Columns.Select((c, i) => c.Mapping.CreateParameter(command, "@p" + i, null)).ToArray();
+        var binds = table.Columns.Select((c, i) => PositionalBindOf(c, (SqliteParameter)parameters[i])).ToArray();
+        if (binds.All(b => b is not null))
+        {
+            InsertByPosition(connection, sql, table, binds.Select(b => b!.Value).ToArray(), entries, ct);
+            return;
+        }
         command.Parameters.AddRange(parameters);
         await command.PrepareAsync(ct);
         foreach (var entry in entries)
@@ -87,6 +96,88 @@ public static class BulkInsert
             for (var i = 0; i < parameters.Length; i++) parameters[i].Value = table.Columns[i].ProviderValue(entry) ?? DBNull.Value;
             await command.ExecuteNonQueryAsync(ct);
         }
+    }
+
+    /// <summary>How a column's values are bound to SQLite by position, in Microsoft.Data.Sqlite's own form.</summary>
+    private enum PositionalBind { Integer, Boolean, Real, Text, GuidText, DateTimeText, DateOnlyText }
+
+    /// <summary>
+    /// Null for a column whose provider type needs Microsoft.Data.Sqlite's conversion (decimal, DateTimeOffset, Real
+    /// dates, blobs…): its table keeps the parameter path.
+    /// </summary>
+    private static PositionalBind? PositionalBindOf(Column column, SqliteParameter parameter)
+    {
+        var type = column.Json is not null ? typeof(string) : column.Mapping.Converter?.ProviderClrType ?? column.Mapping.ClrType;
+        type = Nullable.GetUnderlyingType(type) ?? type;
+        if (type == typeof(double) || type == typeof(float)) return PositionalBind.Real;
+        if (parameter.SqliteType == SqliteType.Real || parameter.SqliteType == SqliteType.Blob) return null;
+        if (type == typeof(string)) return PositionalBind.Text;
+        if (type == typeof(long) || type == typeof(int) || type == typeof(short) || type == typeof(byte)) return PositionalBind.Integer;
+        if (type == typeof(bool)) return PositionalBind.Boolean;
+        if (type == typeof(Guid)) return PositionalBind.GuidText;
+        if (type == typeof(DateTime)) return PositionalBind.DateTimeText;
+        if (type == typeof(DateOnly)) return PositionalBind.DateOnlyText;
+        return null;
+    }
+
+    /// <summary>
+    /// Microsoft.Data.Sqlite looks each parameter up by name and builds a reader on every execution — three quarters
+    /// of an import's writing time on SQLite. This binds the same values by position to one prepared statement.
+    /// </summary>
+    private static void InsertByPosition(SqliteConnection connection, string sql, Table table, PositionalBind[] binds, List<object> entries, CancellationToken ct)
+    {
+        var handle = connection.Handle!;
+        SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v2(handle, sql, out var statement), handle);
+        using (statement)
+        {
+            foreach (var entry in entries)
+            {
+                ct.ThrowIfCancellationRequested();
+                for (var i = 0; i < binds.Length; i++)
+                {
+                    var value = table.Columns[i].ProviderValue(entry);
+                    var rc = value is null ? raw.sqlite3_bind_null(statement, i + 1) : Bind(statement, i + 1, binds[i], value);
+                    SqliteException.ThrowExceptionForRC(rc, handle);
+                }
+                var step = raw.sqlite3_step(statement);
+                // As Microsoft.Data.Sqlite does: a busy database is retried until the connection's timeout.
+                for (var waited = 0; step is raw.SQLITE_BUSY or raw.SQLITE_LOCKED && waited < connection.DefaultTimeout * 1000; waited += 50)
+                {
+                    raw.sqlite3_reset(statement);
+                    Thread.Sleep(50);
+                    step = raw.sqlite3_step(statement);
+                }
+                if (step != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(step, handle);
+                raw.sqlite3_reset(statement);
+            }
+        }
+    }
+
+    // The text forms are Microsoft.Data.Sqlite's (SqliteValueBinder); BulkInsertTests compares the stored rows with SaveChanges'.
+    private static int Bind(sqlite3_stmt statement, int index, PositionalBind bind, object value) => bind switch
+    {
+        PositionalBind.Integer => raw.sqlite3_bind_int64(statement, index, Convert.ToInt64(value, CultureInfo.InvariantCulture)),
+        PositionalBind.Boolean => raw.sqlite3_bind_int64(statement, index, (bool)value ? 1 : 0),
+        PositionalBind.Real => BindReal(statement, index, Convert.ToDouble(value, CultureInfo.InvariantCulture)),
+        PositionalBind.Text => BindText(statement, index, (string)value),
+        PositionalBind.GuidText => BindText(statement, index, ((Guid)value).ToString().ToUpperInvariant()),
+        PositionalBind.DateTimeText => BindText(statement, index, ((DateTime)value).ToString(@"yyyy\-MM\-dd HH\:mm\:ss.FFFFFFF", CultureInfo.InvariantCulture)),
+        PositionalBind.DateOnlyText => BindText(statement, index, ((DateOnly)value).ToString(@"yyyy\-MM\-dd", CultureInfo.InvariantCulture)),
+        _ => throw new ArgumentOutOfRangeException(nameof(bind)),
+    };
+
+    private static int BindReal(sqlite3_stmt statement, int index, double value) =>
+        double.IsNaN(value) ? throw new InvalidOperationException("Cannot store 'NaN' values.") : raw.sqlite3_bind_double(statement, index, value);
+
+    [ThreadStatic] private static byte[]? _textBuffer;
+
+    /// <summary>UTF-8 through one reused buffer per thread (SQLite copies the bound text).</summary>
+    private static int BindText(sqlite3_stmt statement, int index, string value)
+    {
+        var needed = Encoding.UTF8.GetMaxByteCount(value.Length);
+        if (_textBuffer is null || _textBuffer.Length < needed) _textBuffer = new byte[Math.Max(needed, 4096)];
+        var length = Encoding.UTF8.GetBytes(value, _textBuffer);
+        return raw.sqlite3_bind_text(statement, index, _textBuffer.AsSpan(0, length));
     }
 
     private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";

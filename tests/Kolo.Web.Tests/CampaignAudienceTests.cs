@@ -76,6 +76,35 @@ public abstract class CampaignAudienceTests(KoloAppFixture fx) : CampaignTestBas
     }
 
     [Fact]
+    public async Task Records_sharing_an_address_get_one_contact_and_the_most_valuable_keeps_it()
+    {
+        await SetPolicyAsync(maxTotal: 5, maxEmail: 5, maxSms: 5);
+        var start = FutureDay(35);
+        var email = Unique.Email();
+        // The same e-mail written three ways; the same mobile number with and without spaces; and an unrelated customer.
+        var sameEmail = await SeedCustomersAsync(3, (i, c) => c.Emails = [new EmailAddress { Address = i switch { 0 => email, 1 => email.ToUpperInvariant(), _ => " " + email + " " } }]);
+        var phone = "+38067" + Unique.SubscriberDigits();
+        var samePhone = await SeedCustomersAsync(2, (i, c) => { c.Emails = []; c.Phones = [new PhoneNumber { Number = i == 0 ? phone : phone[..6] + " " + phone[6..] }]; });
+        var other = (await SeedCustomersAsync(1))[0];
+        await SetClvAsync(sameEmail[1], 50_000);
+        await SetClvAsync(sameEmail[0], 10_000);
+        await SetClvAsync(samePhone[1], 7_000);
+        var id = (await CreateApprovedAsync(CampaignBody(await StaticSegmentAsync([.. sameEmail, .. samePhone, other]), ["Email", "Sms"], startsAt: start))).Id();
+
+        var preview = await PreviewAudienceAsync(id);
+        Assert.Equal(3, preview.GetProperty("reached").GetInt32());
+        Assert.Equal(3, Count(preview, "same_address"));
+        var launched = await LaunchHereAsync(id);
+        Assert.Equal(preview.GetProperty("suppressedByReason").ToString(), launched.GetProperty("suppressedByReason").ToString());
+        var messages = (await MessagesAsync(id)).ToDictionary(m => m.CustomerId);
+        // The record of highest CLV keeps the contact; the others are suppressed and displace nothing.
+        Assert.Equal(MessageStatus.Queued, messages[sameEmail[1]].Status);
+        Assert.All(new[] { sameEmail[0], sameEmail[2], samePhone[0] }, c => Assert.Equal(SuppressionReason.SameAddress, messages[c].Reason));
+        Assert.Equal((MessageStatus.Queued, CampaignChannel.Sms), (messages[samePhone[1]].Status, messages[samePhone[1]].Channel));
+        Assert.Equal(MessageStatus.Queued, messages[other].Status);
+    }
+
+    [Fact]
     public async Task The_preferred_channel_goes_first_and_a_channel_without_consent_is_skipped()
     {
         await SetPolicyAsync(maxTotal: 5, maxEmail: 5, maxSms: 5);

@@ -421,6 +421,49 @@ public abstract class ResultsApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     }
 
     [Fact]
+    public async Task An_opt_out_covers_every_record_with_the_same_address()
+    {
+        // Two records of one person (a lead and a customer, say) share an e-mail address, written differently.
+        var local = "same." + Unique.Word(8);
+        var consents = new object[] { new { channel = "Email", granted = true }, new { channel = "Sms", granted = true } };
+        var first = Person(); first["emails"] = new[] { new { address = local + "@Example.com" } }; first["consents"] = consents;
+        var second = Person(); second["emails"] = new[] { new { address = "other." + Unique.Word(6) + "@example.com" }, new { address = " " + local.ToUpperInvariant() + "@example.com" } }; second["consents"] = consents;
+        var prefix = Person(); prefix["emails"] = new[] { new { address = local + "x@example.com" } }; prefix["consents"] = consents;
+        var ids = new List<Guid>();
+        foreach (var body in new[] { first, second, prefix }) ids.Add((await CreateAsync(body, allowDuplicate: true)).Id());
+
+        var (campaign, v) = OneVariantCampaign("Same address " + Unique.Word(6));
+        var sent = Sent(campaign, v, ids[0], CampaignChannel.Email, T0);
+        sent.Address = local + "@Example.com";
+        await SaveAsync(campaign, [sent]);
+        var (later, lv) = OneVariantCampaign("Later " + Unique.Word(6));
+        var waiting = new CampaignMessage
+        {
+            CampaignId = later.Id, VariantId = lv.Id, CustomerId = ids[1], Channel = CampaignChannel.Email, Status = MessageStatus.Queued,
+            PlannedAt = DateTime.UtcNow.AddDays(7), CreatedAt = T0, Address = local.ToUpperInvariant() + "@example.com",
+        };
+        await SaveAsync(later, [waiting]);
+
+        using var admin = Fx.Admin();
+        await admin.PostJsonAsync($"/api/v1/campaign-messages/{sent.Id}/responses", new { kind = "NegativeFeedback", reason = "Stop" }, HttpStatusCode.Created);
+
+        async Task<Dictionary<string, bool>> ConsentsOf(Guid id) =>
+            (await admin.GetJsonAsync($"/api/v1/customers/{id}")).GetProperty("consents").EnumerateArray().ToDictionary(c => c.Str("channel"), c => c.GetProperty("granted").GetBoolean());
+        // The other record with the address is opted out of e-mail too (not of SMS); a longer address that merely starts
+        // the same way is not.
+        Assert.False((await ConsentsOf(ids[1]))["Email"]);
+        Assert.True((await ConsentsOf(ids[1]))["Sms"]);
+        Assert.True((await ConsentsOf(ids[2]))["Email"]);
+        await using var db = await Db.CreateDbContextAsync();
+        var stopped = await db.CampaignMessages.AsNoTracking().SingleAsync(m => m.Id == waiting.Id);
+        Assert.Equal((MessageStatus.Suppressed, SuppressionReason.Unsubscribed), (stopped.Status, stopped.Reason));
+        var audit = await db.AuditEntries.AsNoTracking().Where(a => a.EntityId == ids[1] && a.Action == "consent-withdrawn").ToListAsync();
+        Assert.Single(audit);
+        var note = await db.Interactions.AsNoTracking().SingleAsync(i => i.CustomerId == ids[1] && i.RelatedId == campaign.Id);
+        Assert.Contains("same address", note.Outcome);
+    }
+
+    [Fact]
     public async Task Call_outcomes_by_the_agent_update_the_call_list_and_complete_the_task()
     {
         var agent = await Fx.CreateUserAsync("Support");

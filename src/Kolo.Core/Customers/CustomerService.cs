@@ -458,13 +458,16 @@ public sealed class CustomerService(
     {
         var terms = new Dictionary<string, SearchTermKind>(StringComparer.Ordinal);
         // Terms hold 200 characters; an address may have 254, and its first 200 still find it.
-        foreach (var e in customer.Emails) terms.TryAdd(MaxTerm(TextNormalizer.NormalizeEmail(e.Address)), SearchTermKind.Email);
+        foreach (var e in customer.Emails) terms.TryAdd(EmailSearchTerm(e.Address), SearchTermKind.Email);
         foreach (var p in customer.Phones)
             foreach (var digits in PhoneNormalizer.SearchDigits(p.Number)) terms.TryAdd(digits, SearchTermKind.Phone);
         foreach (var word in TextNormalizer.Words($"{customer.FirstName} {customer.LastName} {customer.CompanyName}"))
             terms.TryAdd(MaxTerm(word), SearchTermKind.Name);
         return terms.Select(t => new CustomerSearchTerm { CustomerId = customer.Id, Term = t.Key, Kind = t.Value }).ToList();
     }
+
+    /// <summary>The search term that finds an e-mail address.</summary>
+    public static string EmailSearchTerm(string address) => MaxTerm(TextNormalizer.NormalizeEmail(address));
 
     private static string MaxTerm(string term) => term.Length > 200 ? term[..200] : term;
 

@@ -17,7 +17,7 @@ public sealed record AudienceSummary
     public int WithoutVariant { get; init; }
     public int Reached { get; init; }
     public int Suppressed { get; init; }
-    /// <summary>Key: pressure_cap, no_consent, unsubscribed, no_address, control_group, over_budget.</summary>
+    /// <summary>Key: pressure_cap, no_consent, unsubscribed, no_address, same_address, control_group, over_budget.</summary>
     public Dictionary<string, int> SuppressedByReason { get; init; } = [];
     public Dictionary<string, int> ReachedByChannel { get; init; } = [];
     public List<VariantAudienceCount> Variants { get; init; } = [];
@@ -40,8 +40,9 @@ public sealed class AudienceConflictException(string message) : Exception(messag
 
 /// <summary>
 /// Builds a campaign's audience: for each member of the target segments the variant, the channel and whether (and why not)
-/// they are contacted. Reasons are checked in this order: no_address, unsubscribed, no_consent, pressure_cap, over_budget,
-/// control_group (drawn from those who would be contacted). The budget goes to the customers of highest CLV first.
+/// they are contacted. Reasons are checked in this order: no_address, unsubscribed, no_consent, pressure_cap, same_address
+/// (one contact per e-mail or phone number), over_budget, control_group (drawn from those who would be contacted). The
+/// address and the budget go to the customers of highest CLV first.
 /// Contact pressure counts a customer's queued and sent messages of other campaigns planned less than PeriodDays before or
 /// after this campaign's planned time — the last message placed in any PeriodDays window sees every other one in it, so no
 /// window ever holds more than the cap. When there is no room a higher-priority campaign takes the place of a lower-priority
@@ -117,6 +118,7 @@ public static class AudienceBuilder
         SuppressionReason.Unsubscribed => "unsubscribed",
         SuppressionReason.NoAddress => "no_address",
         SuppressionReason.ControlGroup => "control_group",
+        SuppressionReason.SameAddress => "same_address",
         _ => "over_budget",
     };
 
@@ -263,13 +265,25 @@ public static class AudienceBuilder
             Lap("decide");
         }
 
+        var byValue = Enumerable.Range(0, decisions.Count).Where(i => decisions[i].Reason is null)
+            .OrderByDescending(i => decisions[i].Clv).ThenBy(i => decisions[i].CustomerId).ToList();
+        // One contact per address: records sharing an e-mail or a phone number (a lead and a customer, two intake records
+        // of one person) reach one inbox. The most valuable record keeps the contact; the others are suppressed.
+        var addresses = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var i in byValue)
+        {
+            var d = decisions[i];
+            if (string.IsNullOrEmpty(d.Address)) continue;
+            var key = d.Channel + ":" + (d.Channel == CampaignChannel.Email ? TextNormalizer.NormalizeEmail(d.Address) : TextNormalizer.Digits(d.Address));
+            if (!addresses.Add(key)) decisions[i] = d with { Reason = SuppressionReason.SameAddress, Taking = null };
+        }
+        Lap("addresses");
+
         // The budget: the most valuable customers first; a message that would pass it is suppressed (and displaces nothing).
         var spent = campaign.FixedCostMinor;
         if (campaign.BudgetMinor > 0)
         {
-            var byValue = Enumerable.Range(0, decisions.Count).Where(i => decisions[i].Reason is null)
-                .OrderByDescending(i => decisions[i].Clv).ThenBy(i => decisions[i].CustomerId).ToList();
-            foreach (var i in byValue)
+            foreach (var i in byValue.Where(i => decisions[i].Reason is null))
             {
                 var cost = UnitCost(campaign, decisions[i].Channel!.Value);
                 if (spent + cost > campaign.BudgetMinor) decisions[i] = decisions[i] with { Reason = SuppressionReason.OverBudget, Taking = null };

@@ -215,7 +215,7 @@ public sealed class CampaignResponseService(IDbContextFactory<KoloDb> dbFactory,
         var withdrawn = false;
         if (negative)
         {
-            withdrawn = await MarketingConsent.WithdrawAsync(db, actor, message.CustomerId, contactChannel, "negative-feedback", campaign.Id, reason, now, ct);
+            withdrawn = await MarketingConsent.WithdrawAsync(db, actor, message.CustomerId, contactChannel, "negative-feedback", campaign.Id, reason, now, ct, message.Address);
             message.UnsubscribedAt ??= occurredAt;
             if (BeforeUnsubscribed.Contains(message.Status)) message.Status = MessageStatus.Unsubscribed;
         }

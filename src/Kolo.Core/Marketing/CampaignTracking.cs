@@ -58,7 +58,7 @@ public sealed class CampaignTracking(IDbContextFactory<KoloDb> dbFactory, Messag
             .ExecuteUpdateAsync(s => s.SetProperty(m => m.UnsubscribedAt, now).SetProperty(m => m.Status, MessageStatus.Unsubscribed), ct);
         if (first == 0) return true;
         var channel = MarketingConsent.CustomerChannel(message.Channel ?? CampaignChannel.Email);
-        await MarketingConsent.WithdrawAsync(db, LinkActor, message.CustomerId, channel, source, message.CampaignId, "unsubscribed", now, ct);
+        await MarketingConsent.WithdrawAsync(db, LinkActor, message.CustomerId, channel, source, message.CampaignId, "unsubscribed", now, ct, message.Address);
         await db.SaveChangesAsync(ct);
         await tx.CommitAsync(ct);
         return true;

@@ -46,15 +46,53 @@ public static class MarketingConsent
     /// <summary>
     /// Withdraws the customer's consent for a channel (an unsubscribe link, negative feedback) and records it: the consent
     /// list says when and how, the change is audited, and an interaction with negative sentiment appears on the timeline.
+    /// The person behind an address said no, whichever record the message went to: every other record holding the same
+    /// <paramref name="address"/> (e-mail, or phone number for SMS and calls) loses its consent for the channel too.
     /// Adds to <paramref name="db"/> without saving, so the caller commits it together with its own changes.
     /// Returns false when the customer does not exist.
     /// </summary>
     public static async Task<bool> WithdrawAsync(
         KoloDb db, Actor actor, Guid customerId, ContactChannel channel, string source, Guid? campaignId, string? reason,
-        DateTime now, CancellationToken ct)
+        DateTime now, CancellationToken ct, string? address = null)
     {
         var customer = await db.Customers.FirstOrDefaultAsync(c => c.Id == customerId, ct);
         if (customer is null) return false;
+        await WithdrawOneAsync(db, actor, customer, channel, source, campaignId, reason, now, ct);
+        foreach (var other in await SharingAddressAsync(db, customer.Id, channel, address, ct))
+            if (other.Consents.LastOrDefault(x => x.Channel == channel)?.Granted != false)
+                await WithdrawOneAsync(db, actor, other, channel, source, campaignId, SameAddressReason(reason), now, ct);
+        return true;
+    }
+
+    private static string SameAddressReason(string? reason) =>
+        string.IsNullOrEmpty(reason) ? "same address as the record that opted out" : $"{reason} (same address as the record that opted out)";
+
+    /// <summary>The other live records whose e-mail (or phone number) is exactly <paramref name="address"/>.</summary>
+    private static async Task<List<Customer>> SharingAddressAsync(KoloDb db, Guid customerId, ContactChannel channel, string? address, CancellationToken ct)
+    {
+        if (string.IsNullOrWhiteSpace(address) || channel == ContactChannel.Web) return [];
+        var email = channel == ContactChannel.Email;
+        var wanted = email ? TextNormalizer.NormalizeEmail(address) : TextNormalizer.Digits(address);
+        if (wanted.Length == 0) return [];
+        // The search terms index addresses (e-mails cut to 200 characters), so this is an index lookup; the full
+        // address is compared below.
+        var term = email ? CustomerService.EmailSearchTerm(address) : wanted;
+        var kind = email ? SearchTermKind.Email : SearchTermKind.Phone;
+        var others = await db.Customers
+            .Where(c => c.Id != customerId && c.MergedIntoId == null
+                        && db.CustomerSearchTerms.Any(t => t.CustomerId == c.Id && t.Term == term && t.Kind == kind))
+            .ToListAsync(ct);
+        return others.Where(c => email
+                ? c.Emails.Any(e => TextNormalizer.NormalizeEmail(e.Address) == wanted)
+                : c.Phones.Any(p => TextNormalizer.Digits(p.Number) == wanted))
+            .ToList();
+    }
+
+    private static async Task WithdrawOneAsync(
+        KoloDb db, Actor actor, Customer customer, ContactChannel channel, string source, Guid? campaignId, string? reason,
+        DateTime now, CancellationToken ct)
+    {
+        var customerId = customer.Id;
         var before = Audit.Text(customer.Consents.Select(x => $"{x.Channel}: {(x.Granted ? "granted" : "withdrawn")}").ToList());
         customer.Consents = [.. customer.Consents.Where(x => x.Channel != channel), new ChannelConsent { Channel = channel, Granted = false, At = now, Source = source }];
         customer.UpdatedAt = now;
@@ -80,6 +118,5 @@ public static class MarketingConsent
             CreatedAt = now,
             CreatedById = actor.UserId == Guid.Empty ? null : actor.UserId,
         });
-        return true;
     }
 }

@@ -154,6 +154,8 @@ public enum SuppressionReason
     [JsonStringEnumMemberName("no_address")] NoAddress,
     [JsonStringEnumMemberName("control_group")] ControlGroup,
     [JsonStringEnumMemberName("over_budget")] OverBudget,
+    /// <summary>Another record with the same e-mail or phone number is contacted by the campaign.</summary>
+    [JsonStringEnumMemberName("same_address")] SameAddress,
 }
 
 /// <summary>

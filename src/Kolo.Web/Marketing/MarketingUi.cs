@@ -21,5 +21,5 @@ public static class MarketingUi
         Kolo.Core.Platform.Money.FromMinor(minor, currency).ToString("N2", CultureInfo.CurrentCulture) + " " + currency;
 
     /// <summary>The suppression reasons in the order the audience build checks them.</summary>
-    public static readonly string[] Reasons = ["no_address", "unsubscribed", "no_consent", "control_group", "pressure_cap", "over_budget"];
+    public static readonly string[] Reasons = ["no_address", "unsubscribed", "no_consent", "control_group", "pressure_cap", "same_address", "over_budget"];
 }

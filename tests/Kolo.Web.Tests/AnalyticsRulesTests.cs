@@ -255,6 +255,16 @@ public abstract class AnalyticsRulesTests(KoloAppFixture fx) : ApiTestBase(fx)
         Assert.Equal($"buys {boots.Str("name")}; 50% of similar customers bought {dearer.Str("name")}, a step up in the same category", up.Str("reason"));
         // The card's scores carry the same offers.
         Assert.Equal(offers.Select(o => o.Str("reason")), (await admin.ScoresAsync(customers["T"])).GetProperty("offers").EnumerateArray().Select(o => o.Str("reason")));
+        // Whoever asks in another language gets the reasons in it.
+        foreach (var path in new[] { "recommendations", "scores" })
+        {
+            using var request = new HttpRequestMessage(HttpMethod.Get, $"/api/v1/customers/{customers["T"]}/{path}");
+            request.Headers.AcceptLanguage.ParseAdd("uk");
+            using var response = await admin.SendAsync(request);
+            var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+            var ukrainian = (path == "scores" ? body.GetProperty("offers") : body).EnumerateArray().First().Str("reason");
+            Assert.Equal($"купив {kettle.Str("name")}; 60% покупців {kettle.Str("name")} купили також {teapot.Str("name")}, ліфт 1,5", ukrainian);
+        }
         // Until the next recompute, an offer the customer has taken up since is not offered again.
         var taken = Order(customers["T"], [Line(teapot.Id(), 1)], "DKK");
         await admin.CreateOrderAsync(taken);

@@ -102,6 +102,9 @@ public abstract class BulkInsertTests(KoloAppFixture fx) : ApiTestBase(fx)
         await AssertSameRowAsync(read, "products", viaEf.Product.Id, viaBulk.Product.Id, "Id", "Sku", "Version");
         await AssertSameRowAsync(read, "orders", viaEf.Order.Id, viaBulk.Order.Id, "Id", "Number", "ExternalId", "CustomerId", "Version");
         await AssertSameRowAsync(read, "audit_entries", viaEf.Audit.Id, viaBulk.Audit.Id, "Id", "EntityId", "Changes");
+        // Both lines: one with a product and a purpose, one with an empty description (not NULL) and no product.
+        foreach (var (ef, bulk) in viaEf.Order.Lines.Zip(viaBulk.Order.Lines))
+            await AssertSameRowAsync(read, "order_lines", ef.Id, bulk.Id, "Id", "OrderId", "ProductId", "Sku");
         await AssertSameRowAsync(read, "customer_scores", viaEf.Customer.Id, viaBulk.Customer.Id, "CustomerId");
         var offers = (await read.CustomerScores.AsNoTracking().SingleAsync(s => s.CustomerId == viaBulk.Customer.Id)).Offers;
         Assert.Equal(["Plate", "Кружка"], offers.Single().Because);

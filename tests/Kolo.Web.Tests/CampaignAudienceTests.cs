@@ -83,17 +83,32 @@ public abstract class CampaignAudienceTests(KoloAppFixture fx) : CampaignTestBas
         var email = Unique.Email();
         // The same e-mail written three ways; the same mobile number with and without spaces; and an unrelated customer.
         var sameEmail = await SeedCustomersAsync(3, (i, c) => c.Emails = [new EmailAddress { Address = i switch { 0 => email, 1 => email.ToUpperInvariant(), _ => " " + email + " " } }]);
+        // One number: a call to one record and an SMS to the other would ring the same phone.
         var phone = "+38067" + Unique.SubscriberDigits();
-        var samePhone = await SeedCustomersAsync(2, (i, c) => { c.Emails = []; c.Phones = [new PhoneNumber { Number = i == 0 ? phone : phone[..6] + " " + phone[6..] }]; });
+        var samePhone = await SeedCustomersAsync(2, (i, c) =>
+        {
+            c.Emails = [];
+            c.Phones = [new PhoneNumber { Number = i == 0 ? phone : phone[..6] + " " + phone[6..] }];
+            if (i == 0) c.PreferredChannel = ContactChannel.Phone;
+        });
+        // Someone opted out of e-mail through a record outside the campaign; their other record must not get it either.
+        var optedOutEmail = Unique.Email();
+        await SeedCustomersAsync(1, (_, c) =>
+        {
+            c.Emails = [new EmailAddress { Address = optedOutEmail }];
+            c.Consents = [new ChannelConsent { Channel = ContactChannel.Email, Granted = false, At = DateTime.UtcNow }];
+        });
+        var sibling = (await SeedCustomersAsync(1, (_, c) => { c.Emails = [new EmailAddress { Address = optedOutEmail.ToUpperInvariant() }]; c.Phones = []; }))[0];
         var other = (await SeedCustomersAsync(1))[0];
         await SetClvAsync(sameEmail[1], 50_000);
         await SetClvAsync(sameEmail[0], 10_000);
         await SetClvAsync(samePhone[1], 7_000);
-        var id = (await CreateApprovedAsync(CampaignBody(await StaticSegmentAsync([.. sameEmail, .. samePhone, other]), ["Email", "Sms"], startsAt: start))).Id();
+        var id = (await CreateApprovedAsync(CampaignBody(await StaticSegmentAsync([.. sameEmail, .. samePhone, sibling, other]), ["Email", "Sms", "Call"], startsAt: start))).Id();
 
         var preview = await PreviewAudienceAsync(id);
         Assert.Equal(3, preview.GetProperty("reached").GetInt32());
         Assert.Equal(3, Count(preview, "same_address"));
+        Assert.Equal(1, Count(preview, "unsubscribed"));
         var launched = await LaunchHereAsync(id);
         Assert.Equal(preview.GetProperty("suppressedByReason").ToString(), launched.GetProperty("suppressedByReason").ToString());
         var messages = (await MessagesAsync(id)).ToDictionary(m => m.CustomerId);
@@ -101,6 +116,8 @@ public abstract class CampaignAudienceTests(KoloAppFixture fx) : CampaignTestBas
         Assert.Equal(MessageStatus.Queued, messages[sameEmail[1]].Status);
         Assert.All(new[] { sameEmail[0], sameEmail[2], samePhone[0] }, c => Assert.Equal(SuppressionReason.SameAddress, messages[c].Reason));
         Assert.Equal((MessageStatus.Queued, CampaignChannel.Sms), (messages[samePhone[1]].Status, messages[samePhone[1]].Channel));
+        Assert.Equal(CampaignChannel.Call, messages[samePhone[0]].Channel);
+        Assert.Equal(SuppressionReason.Unsubscribed, messages[sibling].Reason);
         Assert.Equal(MessageStatus.Queued, messages[other].Status);
     }
 

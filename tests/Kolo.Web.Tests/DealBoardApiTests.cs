@@ -88,6 +88,33 @@ public abstract class DealBoardApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     }
 
     [Fact]
+    public async Task The_board_shows_one_currency_at_a_time_and_lists_the_others()
+    {
+        using var admin = Fx.Admin();
+        var p = await admin.CreatePipelineAsync();
+        var customer = (await CreateAsync(Person())).Id();
+        foreach (var (amount, currency) in new[] { (1_000m, "UAH"), (2_000m, "EUR"), (3_000m, "EUR"), (4_000m, "PLN") })
+        {
+            var body = SalesApi.Deal(customer, p.Id, amount);
+            body["currency"] = currency;
+            await admin.CreateDealAsync(body);
+        }
+        // The sales currency (UAH) by default; amounts in other currencies are never added to it.
+        var board = await admin.GetJsonAsync($"/api/v1/board?pipelineId={p.Id}");
+        Assert.Equal("UAH", board.Str("currency"));
+        Assert.Equal(["EUR", "PLN", "UAH"], board.GetProperty("currencies").EnumerateArray().Select(c => c.GetString()));
+        Assert.Equal((1, 1_000m), (ColumnOf(board, "A").GetProperty("count").GetInt32(), ColumnOf(board, "A").Dec("total")));
+        var euro = await admin.GetJsonAsync($"/api/v1/board?pipelineId={p.Id}&currency=eur");
+        Assert.Equal("EUR", euro.Str("currency"));
+        Assert.Equal((2, 5_000m), (ColumnOf(euro, "A").GetProperty("count").GetInt32(), ColumnOf(euro, "A").Dec("total")));
+        Assert.All(ColumnOf(euro, "A").GetProperty("deals").EnumerateArray(), d => Assert.Equal("EUR", d.Str("currency")));
+        // The deal list filters the same way (the board's "more" pages).
+        Assert.Equal(2, Ids(await admin.GetJsonAsync($"/api/v1/deals?pipelineId={p.Id}&currency=EUR")).Count);
+        using var bad = await admin.GetAsync($"/api/v1/board?pipelineId={p.Id}&currency=EURO");
+        Assert.Contains("currency", (await bad.ExpectValidationProblemAsync()).Keys);
+    }
+
+    [Fact]
     public async Task The_team_filter_keeps_the_deals_of_the_teams_members()
     {
         using var admin = Fx.Admin();

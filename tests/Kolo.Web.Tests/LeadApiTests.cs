@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using Kolo.Web.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Kolo.Web.Tests;
 
@@ -109,11 +111,22 @@ public abstract class LeadApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         await ExpectAsync(HttpMethod.Post, "/api/v1/leads", new { lastName = "Doe", email = "not-an-email" }, "email");
         await ExpectAsync(HttpMethod.Post, "/api/v1/leads", new { lastName = "Doe", status = "Disqualified" }, "disqualifyReason");
         await ExpectAsync(HttpMethod.Post, "/api/v1/leads", new { lastName = "Doe", status = "Qualified" }, "status");
+        // The owner must be an active user: an unknown id or a deactivated user is refused.
+        await ExpectAsync(HttpMethod.Post, "/api/v1/leads", new { lastName = "Doe", ownerId = Guid.NewGuid() }, "ownerId");
+        var gone = await Fx.CreateUserAsync("Sales");
+        await using (var db = await Fx.Factory.Services.GetRequiredService<IDbContextFactory<Kolo.Core.Data.KoloDb>>().CreateDbContextAsync())
+        {
+            var user = await db.Users.FindAsync(gone.Id);
+            user!.DeactivatedAt = DateTime.UtcNow;
+            await db.SaveChangesAsync();
+        }
+        await ExpectAsync(HttpMethod.Post, "/api/v1/leads", new { lastName = "Doe", ownerId = gone.Id }, "ownerId");
 
         var lead = await admin.PostJsonAsync("/api/v1/leads", new { lastName = Unique.Name() }, HttpStatusCode.Created);
         string etag;
         using (var get = await admin.GetAsync($"/api/v1/leads/{lead.Id()}")) etag = get.ETag();
         await ExpectAsync(HttpMethod.Put, $"/api/v1/leads/{lead.Id()}", new { lastName = lead.Str("lastName"), status = "Qualified" }, "status", etag);
+        await ExpectAsync(HttpMethod.Put, $"/api/v1/leads/{lead.Id()}", new { lastName = lead.Str("lastName"), ownerId = gone.Id }, "ownerId", etag);
         using var disqualify = await admin.SendRawAsync(HttpMethod.Put, $"/api/v1/leads/{lead.Id()}",
             JsonSerializer.Serialize(new { lastName = lead.Str("lastName"), status = "Disqualified", disqualifyReason = "Student project" }, Api.Json), etag);
         var done = await disqualify.ExpectAsync(HttpStatusCode.OK);

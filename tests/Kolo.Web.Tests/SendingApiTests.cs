@@ -169,6 +169,14 @@ public abstract class SendingApiTests(SendingHostFixture fixture)
 
         // Follow the first customer's unsubscribe link from the received e-mail: page, confirm, consent withdrawn, timeline.
         var first = customers[0];
+        // A second record of the same person (the address in capitals) loses its e-mail consent with the first.
+        Guid twin;
+        using (var admin0 = Host.Admin())
+            twin = (await admin0.PostJsonAsync("/api/v1/customers?allowDuplicate=true", new
+            {
+                kind = "Person", lastName = Unique.Name(), emails = new[] { new { address = first.Email.ToUpperInvariant() } },
+                consents = new[] { new { channel = "Email", granted = true } },
+            }, HttpStatusCode.Created)).Id();
         var firstMail = received.Single(r => r.To.Equals(first.Email, StringComparison.OrdinalIgnoreCase)).Message;
         var link = Regex.Match(firstMail.HtmlBody!, @"href=""https://kolo\.test(/u/[A-Za-z0-9_-]+)""").Groups[1].Value;
         using var browser = Host.Anonymous();
@@ -197,6 +205,7 @@ public abstract class SendingApiTests(SendingHostFixture fixture)
             var email = Assert.Single(customer.Consents, x => x.Channel == ContactChannel.Email);
             Assert.False(email.Granted);
             Assert.True(Assert.Single(customer.Consents, x => x.Channel == ContactChannel.Sms).Granted); // other channels untouched
+            Assert.False((await db.Customers.AsNoTracking().SingleAsync(x => x.Id == twin)).Consents.Single(x => x.Channel == ContactChannel.Email).Granted);
             var m = await db.CampaignMessages.AsNoTracking().SingleAsync(x => x.CampaignId == campaign.Id && x.CustomerId == first.Id);
             Assert.Equal(MessageStatus.Unsubscribed, m.Status);
             Assert.NotNull(m.UnsubscribedAt);

@@ -86,7 +86,7 @@ public static class BulkInsert
         var binds = table.Columns.Select((c, i) => PositionalBindOf(c, (SqliteParameter)parameters[i])).ToArray();
         if (binds.All(b => b is not null))
         {
-            InsertByPosition(connection, sql, table, binds.Select(b => b!.Value).ToArray(), entries, ct);
+            InsertByPosition(connection, sql, table, binds.Select(b => b!.Value).ToArray(), entries, db.Database.GetCommandTimeout() ?? connection.DefaultTimeout, ct);
             return;
         }
         command.Parameters.AddRange(parameters);
@@ -124,8 +124,9 @@ public static class BulkInsert
     /// Microsoft.Data.Sqlite looks each parameter up by name and builds a reader on every execution — three quarters
     /// of an import's writing time on SQLite. This binds the same values by position to one prepared statement.
     /// </summary>
-    private static void InsertByPosition(SqliteConnection connection, string sql, Table table, PositionalBind[] binds, List<object> entries, CancellationToken ct)
+    private static void InsertByPosition(SqliteConnection connection, string sql, Table table, PositionalBind[] binds, List<object> entries, int timeoutSeconds, CancellationToken ct)
     {
+        var busyMilliseconds = timeoutSeconds <= 0 ? int.MaxValue : timeoutSeconds * 1000L;
         var handle = connection.Handle!;
         SqliteException.ThrowExceptionForRC(raw.sqlite3_prepare_v2(handle, sql, out var statement), handle);
         using (statement)
@@ -140,8 +141,8 @@ public static class BulkInsert
                     SqliteException.ThrowExceptionForRC(rc, handle);
                 }
                 var step = raw.sqlite3_step(statement);
-                // As Microsoft.Data.Sqlite does: a busy database is retried until the connection's timeout.
-                for (var waited = 0; step is raw.SQLITE_BUSY or raw.SQLITE_LOCKED && waited < connection.DefaultTimeout * 1000; waited += 50)
+                // As Microsoft.Data.Sqlite does: a busy database is retried until the command timeout (0: no limit).
+                for (var waited = 0L; step is raw.SQLITE_BUSY or raw.SQLITE_LOCKED && waited < busyMilliseconds; waited += 50)
                 {
                     raw.sqlite3_reset(statement);
                     Thread.Sleep(50);
@@ -177,7 +178,8 @@ public static class BulkInsert
         var needed = Encoding.UTF8.GetMaxByteCount(value.Length);
         if (_textBuffer is null || _textBuffer.Length < needed) _textBuffer = new byte[Math.Max(needed, 4096)];
         var length = Encoding.UTF8.GetBytes(value, _textBuffer);
-        return raw.sqlite3_bind_text(statement, index, _textBuffer.AsSpan(0, length));
+        // An empty span may pin no memory, and SQLite stores a null pointer as NULL: "" goes through the terminated form.
+        return length == 0 ? raw.sqlite3_bind_text(statement, index, "") : raw.sqlite3_bind_text(statement, index, _textBuffer.AsSpan(0, length));
     }
 
     private static string Quote(string name) => "\"" + name.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";

@@ -111,6 +111,29 @@ public static class AudienceBuilder
         _ => p.MaxWeb,
     };
 
+    /// <summary>A channel and an address, written as the search terms write it.</summary>
+    private static string ConsentKey(CampaignChannel channel, string address) =>
+        channel + ":" + (channel == CampaignChannel.Email ? CustomerService.EmailSearchTerm(address) : TextNormalizer.Digits(address));
+
+    /// <summary>
+    /// The e-mail addresses and phone numbers that more than one record holds (a lead and a customer, two intake records
+    /// of one person) and on which one of those records has withdrawn the channel's consent — by an opt-out, an edit or
+    /// an import. Shared addresses are few, so they are read once per build from the search terms.
+    /// </summary>
+    private static async Task<HashSet<string>> WithdrawnSharedAddressesAsync(KoloDb db, CancellationToken ct)
+    {
+        var shared = db.CustomerSearchTerms.Where(t => t.Kind != SearchTermKind.Name).GroupBy(t => t.Term).Where(g => g.Count() > 1).Select(g => g.Key);
+        var holders = await (from t in db.CustomerSearchTerms.AsNoTracking()
+                             where t.Kind != SearchTermKind.Name && shared.Contains(t.Term)
+                             join c in db.Customers.AsNoTracking() on t.CustomerId equals c.Id
+                             select new { t.Term, t.Kind, c.Consents }).ToListAsync(ct);
+        var withdrawn = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var h in holders)
+            foreach (var channel in h.Kind == SearchTermKind.Email ? [CampaignChannel.Email] : new[] { CampaignChannel.Sms, CampaignChannel.Call })
+                if (MarketingConsent.Allows(h.Consents, channel) == false) withdrawn.Add(channel + ":" + h.Term);
+        return withdrawn;
+    }
+
     private static string ReasonKey(SuppressionReason reason) => reason switch
     {
         SuppressionReason.PressureCap => "pressure_cap",
@@ -184,6 +207,8 @@ public static class AudienceBuilder
             .Select(x => new ExistingContact(x.Id, x.CustomerId, x.Channel, x.Status, x.PlannedAt, x.Priority))
             .ToLookup(x => x.CustomerId);
         Lap("contacts");
+        var withdrawnShared = await WithdrawnSharedAddressesAsync(db, ct);
+        Lap("shared addresses");
         var decisions = new List<Decision>(candidates.Count);
         var withoutVariant = 0;
         var readShare = write ? 60 : 95;
@@ -224,7 +249,12 @@ public static class AudienceBuilder
                     CampaignChannel.Sms or CampaignChannel.Call => c.Phones.Select(p => p.Number).FirstOrDefault(n => !string.IsNullOrWhiteSpace(n)),
                     _ => withVisitor.Contains(id) ? "" : null,
                 };
-                bool? Consent(CampaignChannel ch) => MarketingConsent.Allows(c.Consents, ch);
+                bool? Consent(CampaignChannel ch)
+                {
+                    var own = MarketingConsent.Allows(c.Consents, ch);
+                    // A "no" given through another record with the same address holds here too.
+                    return own == true && Address(ch) is { Length: > 0 } a && withdrawnShared.Contains(ConsentKey(ch, a)) ? false : own;
+                }
 
                 var preferred = MarketingConsent.CampaignChannelOf(c.PreferredChannel);
                 var order = preferred is { } p && campaign.Channels.Contains(p) ? campaign.Channels.Where(x => x != p).Prepend(p) : campaign.Channels;
@@ -274,7 +304,8 @@ public static class AudienceBuilder
         {
             var d = decisions[i];
             if (string.IsNullOrEmpty(d.Address)) continue;
-            var key = d.Channel + ":" + (d.Channel == CampaignChannel.Email ? TextNormalizer.NormalizeEmail(d.Address) : TextNormalizer.Digits(d.Address));
+            // An SMS and a call to one number reach the same phone: they share the key.
+            var key = d.Channel == CampaignChannel.Email ? "email:" + TextNormalizer.NormalizeEmail(d.Address) : "phone:" + TextNormalizer.Digits(d.Address);
             if (!addresses.Add(key)) decisions[i] = d with { Reason = SuppressionReason.SameAddress, Taking = null };
         }
         Lap("addresses");

@@ -67,6 +67,8 @@ public sealed record DealQuery
     public DealStatus? Status { get; init; }
     public DateOnly? CloseFrom { get; init; }
     public DateOnly? CloseTo { get; init; }
+    /// <summary>ISO 4217 code: only deals in this currency (the board's default is the sales currency).</summary>
+    public string? Currency { get; init; }
     public bool? AtRisk { get; init; }
     /// <summary>Deal name prefix.</summary>
     public string? Q { get; init; }
@@ -78,7 +80,8 @@ public sealed record DealQuery
 
 public sealed record BoardColumn(StageView Stage, int Count, decimal Total, decimal Weighted, IReadOnlyList<DealView> Deals, string? NextCursor);
 
-public sealed record BoardView(PipelineView Pipeline, string Currency, IReadOnlyList<BoardColumn> Columns);
+/// <summary><paramref name="Currencies"/>: every currency the pipeline's open deals (that the caller sees) are in, to switch to.</summary>
+public sealed record BoardView(PipelineView Pipeline, string Currency, IReadOnlyList<BoardColumn> Columns, IReadOnlyList<string> Currencies);
 
 /// <summary>Deals: create, edit, move between stages (with history, won/lost reasons), quotes from their lines, the board.</summary>
 public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvider clock, OrderService orders)
@@ -154,6 +157,7 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
             q = q.Where(d => members.Contains(d.OwnerId));
         }
         if (query.CustomerId is { } c) q = q.Where(d => d.CustomerId == c);
+        if (query.Currency is { Length: > 0 } currency) q = q.Where(d => d.Currency == currency);
         if (query.Status is { } status) q = q.Where(d => d.Status == status);
         if (query.CloseFrom is { } from) q = q.Where(d => d.ExpectedCloseDate >= from);
         if (query.CloseTo is { } to) q = q.Where(d => d.ExpectedCloseDate <= to);
@@ -178,8 +182,11 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
             ? await db.Pipelines.AsNoTracking().Include(p => p.Stages).FirstOrDefaultAsync(p => p.Id == id, ct) ?? throw new NotFoundException("Pipeline", id)
             : await db.Pipelines.AsNoTracking().Include(p => p.Stages).Where(p => p.ArchivedAt == null).OrderByDescending(p => p.IsDefault).ThenBy(p => p.SortOrder).FirstOrDefaultAsync(ct)
               ?? throw new NotFoundException("Pipeline", Guid.Empty);
-        var deals = Filter(db, Visible(db, actor).AsNoTracking(), filters with { PipelineId = pipeline.Id, StageId = null }, settings, Now())
-            .Where(d => d.Currency == settings.Currency);
+        // Amounts in different currencies are not added up (Kolo does not convert): the board shows one currency at a time.
+        var currency = string.IsNullOrEmpty(filters.Currency) ? settings.Currency : filters.Currency;
+        var deals = Filter(db, Visible(db, actor).AsNoTracking(), filters with { PipelineId = pipeline.Id, StageId = null, Currency = currency }, settings, Now());
+        var currencies = await Visible(db, actor).Where(d => d.PipelineId == pipeline.Id && d.Status == DealStatus.Open)
+            .Select(d => d.Currency).Distinct().ToListAsync(ct);
         // Closed columns show the last 90 days only: the board is about work in progress.
         var closedSince = Now().AddDays(-90);
         deals = deals.Where(d => d.Status == DealStatus.Open || d.ClosedAt >= closedSince);
@@ -194,11 +201,11 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
                 .Include(d => d.Lines).Take(perStage + 1).ToListAsync(ct);
             var next = rows.Count > perStage ? CursorOf(rows[perStage - 1]) : null;
             var t = totals.GetValueOrDefault(stage.Id);
-            columns.Add(new BoardColumn(stage, t?.Count ?? 0, Money.FromMinor(t?.Total ?? 0, settings.Currency),
-                Money.FromMinor((long)Math.Round((t?.Weighted ?? 0) / 100m, MidpointRounding.AwayFromZero), settings.Currency),
+            columns.Add(new BoardColumn(stage, t?.Count ?? 0, Money.FromMinor(t?.Total ?? 0, currency),
+                Money.FromMinor((long)Math.Round((t?.Weighted ?? 0) / 100m, MidpointRounding.AwayFromZero), currency),
                 await ViewsAsync(db, rows.Take(perStage).ToList(), settings, Now(), ct), next));
         }
-        return new BoardView(view, settings.Currency, columns);
+        return new BoardView(view, currency, columns, currencies.Append(currency).Distinct().Order(StringComparer.Ordinal).ToList());
     }
 
     public async Task<DealView> GetAsync(Actor actor, Guid id, CancellationToken ct = default)
@@ -381,12 +388,13 @@ public sealed class DealService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
     public static async Task<SalesSettings> SettingsAsync(KoloDb db, CancellationToken ct) =>
         await db.SalesSettings.AsNoTracking().FirstOrDefaultAsync(s => s.Id == SalesSettings.SingletonId, ct) ?? new SalesSettings();
 
-    private static async Task<Guid?> OwnerAsync(KoloDb db, Actor actor, Guid? requested, ValidationErrors errors, CancellationToken ct)
+    /// <summary>The owner of a new or reassigned deal or lead: a sales user's own by default, and always an active user.</summary>
+    internal static async Task<Guid?> OwnerAsync(KoloDb db, Actor actor, Guid? requested, ValidationErrors errors, CancellationToken ct, string records = "deals")
     {
         if (requested is null) return actor.Role == UserRole.Sales ? actor.UserId : null;
         if (actor.Role == UserRole.Sales && requested != actor.UserId && actor.CustomerAccess == CustomerAccess.Own)
         {
-            errors.Add("ownerId", "A sales user owns the deals they create.");
+            errors.Add("ownerId", $"A sales user owns the {records} they create.");
             return null;
         }
         if (!await db.Users.AnyAsync(u => u.Id == requested && u.DeactivatedAt == null, ct)) errors.Add("ownerId", "No such active user.");

@@ -104,13 +104,22 @@ public sealed class LeadService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         Validate(input);
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var now = Now();
-        var lead = new Lead { CreatedAt = now, UpdatedAt = now, OwnerId = input.OwnerId ?? (actor.Role == UserRole.Sales ? actor.UserId : null) };
+        var lead = new Lead { CreatedAt = now, UpdatedAt = now, OwnerId = await OwnerAsync(db, actor, input.OwnerId, ct) };
         Apply(lead, input);
         if (lead.Status is LeadStatus.Qualified) throw ValidationFailedException.For("status", "Qualify a lead with POST /leads/{id}/qualify, which makes its deal.");
         db.Leads.Add(lead);
         db.AuditEntries.Add(Audit.Entry(actor, now, EntityType, lead.Id, AuditActions.Created, Audit.Diff(new Dictionary<string, string?>(), Snapshot(lead))));
         await db.SaveChangesAsync(ct);
         return (await ViewsAsync(db, [lead], ct))[0];
+    }
+
+    /// <summary>The deals' owner rules: an active user; a sales user with access to their own records keeps what they create.</summary>
+    private static async Task<Guid?> OwnerAsync(KoloDb db, Actor actor, Guid? requested, CancellationToken ct)
+    {
+        var errors = new ValidationErrors();
+        var owner = await DealService.OwnerAsync(db, actor, requested, errors, ct, "leads");
+        errors.ThrowIfAny();
+        return owner;
     }
 
     public async Task<LeadView> UpdateAsync(Actor actor, Guid id, Guid expectedVersion, LeadInput input, CancellationToken ct = default)
@@ -125,6 +134,8 @@ public sealed class LeadService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         // Its customer and deal exist: set back to New it could be qualified again into a second customer and deal.
         if (lead.Status == LeadStatus.Qualified && input.Status is { } status && status != LeadStatus.Qualified)
             throw ValidationFailedException.For("status", "A qualified lead stays qualified; its deal carries on from here.");
+        // A new owner follows the rules of a new lead's; keeping the current one (who may have left since) is no change.
+        if (input.OwnerId is { } requested && requested != lead.OwnerId) await OwnerAsync(db, actor, requested, ct);
         var before = Snapshot(lead);
         Apply(lead, input);
         if (input.OwnerId is { } owner) lead.OwnerId = owner;

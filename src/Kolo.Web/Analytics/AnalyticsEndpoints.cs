@@ -1,19 +1,28 @@
 using Kolo.Core.Analytics;
 using Kolo.Web.Platform;
+using Kolo.Web.Resources;
+using Microsoft.Extensions.Localization;
 using Microsoft.Extensions.Options;
 
 namespace Kolo.Web.Analytics;
 
 public static class AnalyticsEndpoints
 {
+    private static List<OfferView> Localized(IStringLocalizer<SharedResource> l, IEnumerable<OfferView> offers) =>
+        offers.Select(o => o with { Reason = AnalyticsUi.ReasonText(l, o) }).ToList();
+
     public static void MapAnalyticsEndpoints(this IEndpointRouteBuilder app)
     {
         var customers = app.MapGroup("/api/v1/customers").WithTags("Analytics").RequireAuthorization();
-        customers.MapGet("/{id:guid}/scores", async (Guid id, HttpContext http, AnalyticsService analytics) =>
-                Results.Ok(await analytics.ScoresAsync(http.User.ToActor(), id, http.RequestAborted)))
+        // The offers' reasons in the caller's language (the UI's cookie or Accept-Language), English by default.
+        customers.MapGet("/{id:guid}/scores", async (Guid id, HttpContext http, AnalyticsService analytics, IStringLocalizer<SharedResource> l) =>
+            {
+                var scores = await analytics.ScoresAsync(http.User.ToActor(), id, http.RequestAborted);
+                return Results.Ok(scores with { Offers = Localized(l, scores.Offers) });
+            })
             .WithSummary("The customer's latest scores: RFM and segment, P(alive), expected purchases, CLV, profitability, offers.");
-        customers.MapGet("/{id:guid}/recommendations", async (Guid id, HttpContext http, AnalyticsService analytics) =>
-                Results.Ok(await analytics.RecommendationsAsync(http.User.ToActor(), id, http.RequestAborted)))
+        customers.MapGet("/{id:guid}/recommendations", async (Guid id, HttpContext http, AnalyticsService analytics, IStringLocalizer<SharedResource> l) =>
+                Results.Ok(Localized(l, await analytics.RecommendationsAsync(http.User.ToActor(), id, http.RequestAborted))))
             .WithSummary("Next best offers for the customer, each with its reason (an association rule or an up-sell).");
 
         var group = app.MapGroup("/api/v1/analytics").WithTags("Analytics").RequireAuthorization();

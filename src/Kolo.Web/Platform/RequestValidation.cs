@@ -97,6 +97,16 @@ public static class QueryValues
         errors.Add(field, $"{label ?? char.ToUpperInvariant(field[0]) + field[1..]} is one of: {string.Join(", ", System.Enum.GetNames<T>())}.");
         return null;
     }
+
+    /// <summary>An ISO 4217 code (any case, answered in capitals); null when absent.</summary>
+    public static string? Currency(string? text, string field, ValidationErrors errors)
+    {
+        if (string.IsNullOrWhiteSpace(text)) return null;
+        var code = text.Trim().ToUpperInvariant();
+        if (Kolo.Core.Platform.Money.IsCurrencyCode(code)) return code;
+        errors.Add(field, "Use a three-letter ISO 4217 code, e.g. UAH.");
+        return null;
+    }
 }
 
 /// <summary>Concurrency tokens as strong ETags: <c>"&lt;guid&gt;"</c>.</summary>

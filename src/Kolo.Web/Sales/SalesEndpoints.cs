@@ -80,15 +80,19 @@ public static class SalesEndpoints
             })
             .WithSummary("Make a quote (an order in status Quote) from the deal's product lines.");
 
-        app.MapGet("/api/v1/board", async (Guid? pipelineId, Guid? owner, string? team, string? closeFrom, string? closeTo, int? limit, DealService service, HttpContext http) =>
+        app.MapGet("/api/v1/board", async (Guid? pipelineId, Guid? owner, string? team, string? closeFrom, string? closeTo, string? currency, int? limit, DealService service, HttpContext http) =>
             {
                 var errors = new ValidationErrors();
-                var query = new DealQuery { OwnerId = owner, Team = team, CloseFrom = Dates.Parse(closeFrom, "closeFrom", errors), CloseTo = Dates.Parse(closeTo, "closeTo", errors) };
+                var query = new DealQuery
+                {
+                    OwnerId = owner, Team = team, CloseFrom = Dates.Parse(closeFrom, "closeFrom", errors), CloseTo = Dates.Parse(closeTo, "closeTo", errors),
+                    Currency = QueryValues.Currency(currency, "currency", errors),
+                };
                 errors.ThrowIfAny();
                 return Results.Ok(await service.BoardAsync(http.User.ToActor(), pipelineId, query, limit ?? 20, http.RequestAborted));
             })
             .WithTags("Sales").RequireAuthorization()
-            .WithSummary("The kanban board of a pipeline (the default one): per stage the count, total and weighted total, and the first deals (more with /deals?stageId=&cursor=).");
+            .WithSummary("The kanban board of a pipeline (the default one) in one currency (the sales currency, or currency=): per stage the count, total and weighted total, and the first deals (more with /deals?stageId=&cursor=); currencies lists the others its open deals are in.");
 
         var leads = app.MapGroup("/api/v1/leads").WithTags("Sales").RequireAuthorization();
         leads.MapGet("", async (string? status, Guid? owner, string? source, string? q, int? limit, string? cursor, LeadService service, HttpContext http) =>
@@ -223,7 +227,7 @@ public static class SalesEndpoints
 }
 
 public sealed record DealListRequest(Guid? PipelineId, Guid? StageId, Guid? Owner, string? Team, Guid? CustomerId, string? Status,
-    string? CloseFrom, string? CloseTo, bool? AtRisk, string? Q, int? Limit, string? Cursor)
+    string? CloseFrom, string? CloseTo, bool? AtRisk, string? Q, int? Limit, string? Cursor, string? Currency = null)
 {
     public DealQuery ToQuery()
     {
@@ -231,11 +235,12 @@ public sealed record DealListRequest(Guid? PipelineId, Guid? StageId, Guid? Owne
         var status = QueryValues.Enum<DealStatus>(Status, "status", errors);
         var from = Dates.Parse(CloseFrom, "closeFrom", errors);
         var to = Dates.Parse(CloseTo, "closeTo", errors);
+        var currency = QueryValues.Currency(Currency, "currency", errors);
         errors.ThrowIfAny();
         return new DealQuery
         {
             PipelineId = PipelineId, StageId = StageId, OwnerId = Owner, Team = Team, CustomerId = CustomerId, Status = status, CloseFrom = from, CloseTo = to,
-            AtRisk = AtRisk, Q = Q, Limit = Limit ?? 50, Cursor = Cursor,
+            AtRisk = AtRisk, Q = Q, Limit = Limit ?? 50, Cursor = Cursor, Currency = currency,
         };
     }
 }

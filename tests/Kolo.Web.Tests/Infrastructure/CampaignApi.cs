@@ -48,6 +48,9 @@ public abstract class CampaignTestBase(KoloAppFixture fx) : ApiTestBase(fx)
             customers.Add(c);
         }
         db.Customers.AddRange(customers);
+        // Their search terms, as the customer API writes them: the audience finds addresses shared by records through them.
+        var terms = new CustomerService(null!, TimeProvider.System, new PhoneNormalizer(), []);
+        foreach (var c in customers) db.CustomerSearchTerms.AddRange(terms.BuildSearchTerms(c));
         await db.SaveChangesAsync();
         return customers.Select(c => c.Id).ToList();
     }

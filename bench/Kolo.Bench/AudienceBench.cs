@@ -73,6 +73,8 @@ public static class AudienceBench
             }
 
             var sample = new SampleCustomers(11);
+            // Search terms as the customer API writes them: the build reads the addresses records share through them.
+            var terms = new CustomerService(null!, TimeProvider.System, new PhoneNormalizer(), []);
             var queuedOthers = 0;
             var sentOthers = 0;
             foreach (var chunk in Enumerable.Range(0, customerCount).Chunk(50_000))
@@ -87,6 +89,7 @@ public static class AudienceBench
                     if (random.NextDouble() < 0.4) c.Consents.Add(new ChannelConsent { Channel = ContactChannel.Sms, Granted = true, At = now, Source = "bench" });
                     if (random.NextDouble() < 0.03) { c.Emails = []; c.Phones = []; }
                     records.Add(c);
+                    records.AddRange(terms.BuildSearchTerms(c));
                     if (random.NextDouble() < 0.5) records.Add(new CustomerScore { CustomerId = c.Id, AsOf = now, ClvMinor = random.Next(0, 2_000_000) });
                     if (random.NextDouble() < 0.4)
                     {

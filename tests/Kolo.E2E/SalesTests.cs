@@ -17,6 +17,28 @@ public sealed partial class SalesTests(KoloFixture kolo, ITestOutputHelper outpu
     private static readonly CultureInfo English = CultureInfo.GetCultureInfo("en-US");
 
     [Fact]
+    public Task The_board_shows_one_currency_at_a_time_and_switches_to_another() => InBrowserAsync(async page =>
+    {
+        var first = (await DefaultPipelineAsync()).Open[0];
+        var customer = await NewCustomerAsync("Iryna");
+        var inHryvnias = "Kettles for the cafe " + UniqueSuffix();
+        var inEuros = "Espresso machine " + UniqueSuffix();
+        await CreateDealAsync(inHryvnias, customer.Id, 1_000m, first.Id, Today());
+        await CreateDealAsync(inEuros, customer.Id, 2_500m, first.Id, Today(), currency: "EUR");
+        ILocator CardOf(string name) => Column(page, first.Name).GetByRole(AriaRole.Article, new() { Name = name, Exact = true });
+
+        await SignInAsync(page);
+        await GoToAsync(page, "/deals/board");
+        // The sales currency first: euros are not added to hryvnias.
+        await Expect(CardOf(inHryvnias)).ToBeVisibleAsync();
+        await Expect(CardOf(inEuros)).ToHaveCountAsync(0);
+        await ChooseAsync(page, "Currency", "EUR");
+        await Expect(CardOf(inEuros)).ToBeVisibleAsync();
+        await Expect(CardOf(inHryvnias)).ToHaveCountAsync(0);
+        await Expect(page.GetByText("Totals count deals in EUR")).ToBeVisibleAsync();
+    });
+
+    [Fact]
     public Task Dragging_a_deal_to_the_next_stage_moves_the_column_totals_and_the_forecast_then_it_is_won_with_a_reason() => InBrowserAsync(async page =>
     {
         var pipeline = await DefaultPipelineAsync();
@@ -477,11 +499,11 @@ public sealed partial class SalesTests(KoloFixture kolo, ITestOutputHelper outpu
         return new PipelineInfo(pipeline.GetProperty("id").GetGuid(), stages);
     }
 
-    private async Task<Guid> CreateDealAsync(string name, Guid customerId, decimal amount, Guid stageId, DateOnly expectedClose, Guid? ownerId = null)
+    private async Task<Guid> CreateDealAsync(string name, Guid customerId, decimal amount, Guid stageId, DateOnly expectedClose, Guid? ownerId = null, string currency = "UAH")
     {
         var deal = await Kolo.PostAsync("/api/v1/deals", new
         {
-            name, customerId, stageId, amount, currency = "UAH", ownerId,
+            name, customerId, stageId, amount, currency, ownerId,
             expectedCloseDate = expectedClose.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture),
         });
         return deal.GetProperty("id").GetGuid();

@@ -122,6 +122,26 @@ public abstract class CampaignAudienceTests(KoloAppFixture fx) : CampaignTestBas
     }
 
     [Fact]
+    public async Task Contact_pressure_counts_what_reached_the_same_address_through_another_record()
+    {
+        await SetPolicyAsync(maxTotal: 3, maxEmail: 1);
+        var start = FutureDay(45);
+        var email = Unique.Email();
+        var records = await SeedCustomersAsync(2, (_, c) => c.Emails = [new EmailAddress { Address = email }]);
+        var unrelated = (await SeedCustomersAsync(1))[0];
+        // Another campaign e-mailed the address through the second record two days before.
+        var other = await OtherCampaignAsync(99, [(records[1], CampaignChannel.Email, MessageStatus.Sent, start.AddDays(-2))]);
+        await using (var db = Db())
+            await db.CampaignMessages.Where(m => m.CampaignId == other).ExecuteUpdateAsync(u => u.SetProperty(m => m.Address, email.ToUpperInvariant()));
+        var id = (await CreateApprovedAsync(CampaignBody(await StaticSegmentAsync([records[0], unrelated]), ["Email"], startsAt: start))).Id();
+        await LaunchHereAsync(id);
+        var messages = (await MessagesAsync(id)).ToDictionary(m => m.CustomerId);
+        // One e-mail a week to that inbox has gone already, whichever record it went through.
+        Assert.Equal(SuppressionReason.PressureCap, messages[records[0]].Reason);
+        Assert.Equal(MessageStatus.Queued, messages[unrelated].Status);
+    }
+
+    [Fact]
     public async Task The_preferred_channel_goes_first_and_a_channel_without_consent_is_skipped()
     {
         await SetPolicyAsync(maxTotal: 5, maxEmail: 5, maxSms: 5);

@@ -43,7 +43,8 @@ public sealed class AudienceConflictException(string message) : Exception(messag
 /// they are contacted. Reasons are checked in this order: no_address, unsubscribed, no_consent, pressure_cap, same_address
 /// (one contact per e-mail or phone number), over_budget, control_group (drawn from those who would be contacted). The
 /// address and the budget go to the customers of highest CLV first.
-/// Contact pressure counts a customer's queued and sent messages of other campaigns planned less than PeriodDays before or
+/// Contact pressure counts a person's queued and sent messages of other campaigns (the record's own, and those that reached
+/// its e-mail address or phone number through another record) planned less than PeriodDays before or
 /// after this campaign's planned time — the last message placed in any PeriodDays window sees every other one in it, so no
 /// window ever holds more than the cap. When there is no room a higher-priority campaign takes the place of a lower-priority
 /// campaign's still-queued messages (they become pressure_cap with DisplacedByCampaignId); sent messages are never displaced
@@ -111,27 +112,44 @@ public static class AudienceBuilder
         _ => p.MaxWeb,
     };
 
+    /// <summary>
+    /// An inbox or a phone, as the search terms write its address: an SMS and a call to one number reach the same phone.
+    /// Null for the web channel or no address.
+    /// </summary>
+    private static string? AddressKey(CampaignChannel channel, string? address) =>
+        string.IsNullOrWhiteSpace(address) ? null : channel switch
+        {
+            CampaignChannel.Email => "email:" + CustomerService.EmailSearchTerm(address),
+            CampaignChannel.Sms or CampaignChannel.Call => "phone:" + TextNormalizer.Digits(address),
+            _ => null,
+        };
+
     /// <summary>A channel and an address, written as the search terms write it.</summary>
     private static string ConsentKey(CampaignChannel channel, string address) =>
         channel + ":" + (channel == CampaignChannel.Email ? CustomerService.EmailSearchTerm(address) : TextNormalizer.Digits(address));
 
     /// <summary>
-    /// The e-mail addresses and phone numbers that more than one record holds (a lead and a customer, two intake records
-    /// of one person) and on which one of those records has withdrawn the channel's consent — by an opt-out, an edit or
-    /// an import. Shared addresses are few, so they are read once per build from the search terms.
+    /// Addresses: the e-mail addresses and phone numbers that more than one record holds (a lead and a customer, two
+    /// intake records of one person), as <see cref="AddressKey"/> writes them. Withdrawn: those on which one of the records
+    /// has withdrawn a channel's consent — by an opt-out, an edit or an import (<see cref="ConsentKey"/>). Shared addresses
+    /// are few, so they are read once per build from the search terms.
     /// </summary>
-    private static async Task<HashSet<string>> WithdrawnSharedAddressesAsync(KoloDb db, CancellationToken ct)
+    private static async Task<(HashSet<string> Addresses, HashSet<string> Withdrawn)> SharedAddressesAsync(KoloDb db, CancellationToken ct)
     {
         var shared = db.CustomerSearchTerms.Where(t => t.Kind != SearchTermKind.Name).GroupBy(t => t.Term).Where(g => g.Count() > 1).Select(g => g.Key);
         var holders = await (from t in db.CustomerSearchTerms.AsNoTracking()
                              where t.Kind != SearchTermKind.Name && shared.Contains(t.Term)
                              join c in db.Customers.AsNoTracking() on t.CustomerId equals c.Id
                              select new { t.Term, t.Kind, c.Consents }).ToListAsync(ct);
+        var addresses = new HashSet<string>(StringComparer.Ordinal);
         var withdrawn = new HashSet<string>(StringComparer.Ordinal);
         foreach (var h in holders)
+        {
+            addresses.Add((h.Kind == SearchTermKind.Email ? "email:" : "phone:") + h.Term);
             foreach (var channel in h.Kind == SearchTermKind.Email ? [CampaignChannel.Email] : new[] { CampaignChannel.Sms, CampaignChannel.Call })
                 if (MarketingConsent.Allows(h.Consents, channel) == false) withdrawn.Add(channel + ":" + h.Term);
-        return withdrawn;
+        }
+        return (addresses, withdrawn);
     }
 
     private static string ReasonKey(SuppressionReason reason) => reason switch
@@ -196,19 +214,23 @@ public static class AudienceBuilder
         // (a cancelled message — failed without ever being claimed — and suppressed ones do not). Read once for the whole
         // window: asked per batch of customers, the database scanned the same messages again for every batch (38 s of 64 s
         // at a million customers).
+        var shared = await SharedAddressesAsync(db, ct);
+        Lap("shared addresses");
         var candidateIds = candidates.Select(c => c.Id).ToHashSet();
-        var existing = (await (
+        var contactsInWindow = (await (
                 from m in db.CampaignMessages
                 where m.PlannedAt > windowStart && m.PlannedAt < windowEnd && m.CampaignId != campaignId
                       && m.Status != MessageStatus.Suppressed && !(m.Status == MessageStatus.Failed && m.ClaimedAt == null)
                 join c in db.Campaigns on m.CampaignId equals c.Id
-                select new { m.Id, m.CustomerId, m.Channel, m.Status, m.PlannedAt, c.Priority }).ToListAsync(ct))
-            .Where(x => candidateIds.Contains(x.CustomerId))
-            .Select(x => new ExistingContact(x.Id, x.CustomerId, x.Channel, x.Status, x.PlannedAt, x.Priority))
-            .ToLookup(x => x.CustomerId);
+                select new { m.Id, m.CustomerId, m.Channel, m.Status, m.PlannedAt, m.Address, c.Priority }).ToListAsync(ct))
+            .Select(x => (Contact: new ExistingContact(x.Id, x.CustomerId, x.Channel, x.Status, x.PlannedAt, x.Priority),
+                          // Only a shared address can tie a contact to another record of the same person.
+                          Shared: x.Channel is { } ch && AddressKey(ch, x.Address) is { } key && shared.Addresses.Contains(key) ? key : null))
+            .Where(x => candidateIds.Contains(x.Contact.CustomerId) || x.Shared is not null)
+            .ToList();
+        var existing = contactsInWindow.ToLookup(x => x.Contact.CustomerId, x => x.Contact);
+        var existingByAddress = contactsInWindow.Where(x => x.Shared is not null).ToLookup(x => x.Shared!, x => x.Contact);
         Lap("contacts");
-        var withdrawnShared = await WithdrawnSharedAddressesAsync(db, ct);
-        Lap("shared addresses");
         var decisions = new List<Decision>(candidates.Count);
         var withoutVariant = 0;
         var readShare = write ? 60 : 95;
@@ -253,7 +275,7 @@ public static class AudienceBuilder
                 {
                     var own = MarketingConsent.Allows(c.Consents, ch);
                     // A "no" given through another record with the same address holds here too.
-                    return own == true && Address(ch) is { Length: > 0 } a && withdrawnShared.Contains(ConsentKey(ch, a)) ? false : own;
+                    return own == true && Address(ch) is { Length: > 0 } a && shared.Withdrawn.Contains(ConsentKey(ch, a)) ? false : own;
                 }
 
                 var preferred = MarketingConsent.CampaignChannelOf(c.PreferredChannel);
@@ -271,7 +293,11 @@ public static class AudienceBuilder
                 }
                 else
                 {
+                    // The person's contacts: this record's, and those that reached its addresses through their other records.
                     var contacts = existing[id].ToList();
+                    foreach (var ch in addressed)
+                        if (AddressKey(ch, Address(ch)) is { } key && shared.Addresses.Contains(key))
+                            contacts.AddRange(existingByAddress[key].Where(x => x.CustomerId != id && contacts.All(y => y.Id != x.Id)));
                     // Nullable, so "no channel has room" is not mistaken for the first enum value.
                     channel = eligible.Select(ch => (CampaignChannel?)ch).FirstOrDefault(ch => HasRoom(policy, contacts, ch!.Value));
                     if (channel is null)
@@ -303,10 +329,8 @@ public static class AudienceBuilder
         foreach (var i in byValue)
         {
             var d = decisions[i];
-            if (string.IsNullOrEmpty(d.Address)) continue;
-            // An SMS and a call to one number reach the same phone: they share the key.
-            var key = d.Channel == CampaignChannel.Email ? "email:" + TextNormalizer.NormalizeEmail(d.Address) : "phone:" + TextNormalizer.Digits(d.Address);
-            if (!addresses.Add(key)) decisions[i] = d with { Reason = SuppressionReason.SameAddress, Taking = null };
+            if (AddressKey(d.Channel!.Value, d.Address) is { } key && !addresses.Add(key))
+                decisions[i] = d with { Reason = SuppressionReason.SameAddress, Taking = null };
         }
         Lap("addresses");
 

@@ -138,7 +138,8 @@ public static class SalesEndpoints
         app.MapPost("/api/v1/visit-reports", async (VisitReportInput input, VisitReportService service, HttpContext http) =>
             {
                 RequestValidation.Validate(input);
-                return Results.Created("/api/v1/timeline", await service.RecordAsync(http.User.ToActor(), input, http.RequestAborted));
+                var report = await service.RecordAsync(http.User.ToActor(), input, http.RequestAborted);
+                return Results.Created($"/api/v1/interactions/{report.InteractionId}", report);
             })
             .WithTags("Sales").RequireAuthorization()
             .WithSummary("Log a visit (outcome, notes, optional deal) on the timeline; each next step becomes a task.");

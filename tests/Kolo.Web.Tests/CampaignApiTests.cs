@@ -138,7 +138,8 @@ public abstract class CampaignApiTests(KoloAppFixture fx) : CampaignTestBase(fx)
         Assert.Equal(variantId, after.GetProperty("variants")[0].Id());
         Assert.Equal("Prospects v2", after.GetProperty("variants")[0].Str("name"));
 
-        // Paging: a page of one and its cursor.
+        // Paging: a page of one and its cursor (a second campaign, so there is a next page whichever tests ran before).
+        using (var second = await PostAsync(admin, "/api/v1/campaigns", CampaignBody(segment))) await second.ExpectAsync(HttpStatusCode.Created);
         var page = await admin.GetJsonAsync("/api/v1/campaigns?limit=1&sort=Name");
         Assert.Single(page.Items());
         Assert.NotEqual(JsonValueKind.Null, page.GetProperty("nextCursor").ValueKind);

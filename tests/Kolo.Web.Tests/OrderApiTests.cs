@@ -465,7 +465,17 @@ public abstract class OrderApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         var from = Uri.EscapeDataString(TimelineApi.Iso(start.AddDays(1)));
         var to = Uri.EscapeDataString(TimelineApi.Iso(start.AddDays(3)));
         Assert.Equal([ids[2], ids[1]], (await admin.AllPagesAsync($"/api/v1/orders?customer={customer}&from={from}&to={to}", 10)).Select(o => o.Id()));
-        foreach (var (query, field) in new[] { ("status=Lost", "status"), ("status=1", "status"), ("limit=0", "limit"), ("cursor=%21%21", "cursor") })
+        // Oldest first, and by number either way, page by page.
+        foreach (var limit in new[] { 1, 2, 5 })
+        {
+            Assert.Equal(ids, (await admin.AllPagesAsync($"/api/v1/orders?customer={customer}&sort=orderedAt", limit)).Select(o => o.Id()));
+            Assert.Equal(ids, (await admin.AllPagesAsync($"/api/v1/orders?q={prefix}&sort=number", limit)).Select(o => o.Id()));
+            Assert.Equal(newestFirst, (await admin.AllPagesAsync($"/api/v1/orders?q={prefix}&sort=-number", limit)).Select(o => o.Id()));
+        }
+        var byNumber = await admin.GetJsonAsync($"/api/v1/orders?q={prefix}&sort=number&limit=1");
+        using (var mixed = await admin.GetAsync($"/api/v1/orders?q={prefix}&cursor={Uri.EscapeDataString(byNumber.Str("nextCursor"))}"))
+            Assert.Contains("cursor", (await mixed.ExpectValidationProblemAsync()).Keys);
+        foreach (var (query, field) in new[] { ("status=Lost", "status"), ("status=1", "status"), ("limit=0", "limit"), ("cursor=%21%21", "cursor"), ("sort=total", "sort") })
         {
             using var response = await admin.GetAsync($"/api/v1/orders?{query}");
             Assert.Contains(field, (await response.ExpectValidationProblemAsync()).Keys);

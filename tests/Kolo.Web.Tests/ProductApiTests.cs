@@ -94,6 +94,38 @@ public abstract class ProductApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     }
 
     [Fact]
+    public async Task The_list_sorts_by_SKU_name_or_price_either_way_and_pages_through_ties()
+    {
+        using var admin = Fx.Admin();
+        var prefix = "S" + Unique.Word(6).ToUpperInvariant() + "-";
+        // Names and prices out of SKU order, with a tie in each, so paging must continue past equal keys.
+        var rows = new[] { ("C", "Mug", 30m), ("A", "Bowl", 10m), ("D", "Cup", 30m), ("B", "Mug", 20m), ("E", "Apron", 5m) };
+        var id = new Dictionary<string, string>();
+        foreach (var (sku, name, price) in rows)
+            id[sku] = (await admin.PostJsonAsync("/api/v1/products", Body(prefix + sku, name, price), HttpStatusCode.Created)).Str("sku")[prefix.Length..];
+
+        async Task<string> Order(string sort, int limit) =>
+            string.Concat((await admin.AllPagesAsync($"/api/v1/products?q={prefix}&sort={sort}", limit)).Select(p => p.Str("sku")[prefix.Length..]));
+
+        foreach (var limit in new[] { 1, 2, 5 })
+        {
+            Assert.Equal("ABCDE", await Order("sku", limit));
+            Assert.Equal("EDCBA", await Order("-sku", limit));
+            // Equal names or prices keep one order (by id: creation order here) in both directions.
+            Assert.Equal("EADCB", await Order("name", limit));
+            Assert.Equal("BCDAE", await Order("-name", limit));
+            Assert.Equal("EABCD", await Order("price", limit));
+            Assert.Equal("DCBAE", await Order("-price", limit));
+        }
+        using (var bad = await admin.GetAsync("/api/v1/products?sort=stock"))
+            Assert.Contains("sort", (await bad.ExpectValidationProblemAsync()).Keys);
+        // A cursor belongs to its sort: another sort's cursor is refused, not misread.
+        var first = await admin.GetJsonAsync($"/api/v1/products?q={prefix}&sort=name&limit=1");
+        using (var mixed = await admin.GetAsync($"/api/v1/products?q={prefix}&sort=price&cursor={Uri.EscapeDataString(first.Str("nextCursor"))}"))
+            Assert.Contains("cursor", (await mixed.ExpectValidationProblemAsync()).Keys);
+    }
+
+    [Fact]
     public async Task Put_requires_If_Match_refuses_a_stale_version_and_keeps_the_SKU()
     {
         var manager = await Fx.CreateUserAsync("Manager");

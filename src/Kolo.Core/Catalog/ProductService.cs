@@ -31,6 +31,8 @@ public sealed record ProductQuery
     public string? Category { get; init; }
     /// <summary>Null: active only; false: inactive only; true: both.</summary>
     public bool? IncludeInactive { get; init; }
+    /// <summary>sku (default), name or price; a leading '-' for descending.</summary>
+    public string? Sort { get; init; }
     public int Limit { get; init; } = 50;
     public string? Cursor { get; init; }
 }
@@ -44,14 +46,49 @@ public sealed class ProductService(IDbContextFactory<KoloDb> dbFactory, TimeProv
     {
         var errors = new ValidationErrors();
         if (query.Limit is < 1 or > 500) errors.Add("limit", "Limit must be between 1 and 500.");
+        var sort = string.IsNullOrWhiteSpace(query.Sort) ? "sku" : query.Sort.Trim();
+        if (sort.TrimStart('-') is not ("sku" or "name" or "price")) errors.Add("sort", "Sort by sku, name or price, with a leading '-' for descending.");
         errors.ThrowIfAny();
+        var descending = sort.StartsWith('-');
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var q = Filter(db.Products.AsNoTracking(), query);
-        if (!string.IsNullOrEmpty(query.Cursor)) q = q.Where(p => p.Sku.CompareTo(query.Cursor) > 0);
-        var rows = await q.OrderBy(p => p.Sku).Take(query.Limit + 1).ToListAsync(ct);
-        var next = rows.Count > query.Limit ? rows[query.Limit - 1].Sku : null;
+        // Keyset paging on (sort key, id); the catalogue is small enough to sort by name or price without an index.
+        if (!string.IsNullOrEmpty(query.Cursor))
+        {
+            var (key, id) = Cursors.Decode(query.Cursor, sort);
+            q = (sort.TrimStart('-'), descending) switch
+            {
+                ("sku", false) => q.Where(p => p.Sku.CompareTo(key) > 0),
+                ("sku", true) => q.Where(p => p.Sku.CompareTo(key) < 0),
+                ("name", false) => q.Where(p => p.Name.CompareTo(key) > 0 || (p.Name == key && p.Id.CompareTo(id) > 0)),
+                ("name", true) => q.Where(p => p.Name.CompareTo(key) < 0 || (p.Name == key && p.Id.CompareTo(id) < 0)),
+                (_, false) => PriceAfter(q, Cursors.Number(key), id),
+                _ => PriceBefore(q, Cursors.Number(key), id),
+            };
+        }
+        q = (sort.TrimStart('-'), descending) switch
+        {
+            ("sku", false) => q.OrderBy(p => p.Sku),
+            ("sku", true) => q.OrderByDescending(p => p.Sku),
+            ("name", false) => q.OrderBy(p => p.Name).ThenBy(p => p.Id),
+            ("name", true) => q.OrderByDescending(p => p.Name).ThenByDescending(p => p.Id),
+            (_, false) => q.OrderBy(p => p.ListPriceMinor).ThenBy(p => p.Id),
+            _ => q.OrderByDescending(p => p.ListPriceMinor).ThenByDescending(p => p.Id),
+        };
+        var rows = await q.Take(query.Limit + 1).ToListAsync(ct);
+        string KeyOf(Product p) => sort.TrimStart('-') switch
+        {
+            "sku" => p.Sku, "name" => p.Name, _ => p.ListPriceMinor.ToString(System.Globalization.CultureInfo.InvariantCulture),
+        };
+        var next = rows.Count > query.Limit ? Cursors.Encode(sort, KeyOf(rows[query.Limit - 1]), rows[query.Limit - 1].Id) : null;
         return new Page<ProductView>(rows.Take(query.Limit).Select(ProductView.From).ToList(), next);
     }
+
+    private static IQueryable<Product> PriceAfter(IQueryable<Product> q, long price, Guid id) =>
+        q.Where(p => p.ListPriceMinor > price || (p.ListPriceMinor == price && p.Id.CompareTo(id) > 0));
+
+    private static IQueryable<Product> PriceBefore(IQueryable<Product> q, long price, Guid id) =>
+        q.Where(p => p.ListPriceMinor < price || (p.ListPriceMinor == price && p.Id.CompareTo(id) < 0));
 
     public static IQueryable<Product> Filter(IQueryable<Product> q, ProductQuery query)
     {

@@ -179,33 +179,18 @@ public sealed class CampaignService(IDbContextFactory<KoloDb> dbFactory, TimePro
             var last = rows[^1];
             next = query.Sort switch
             {
-                CampaignSort.Name => KeysetCursor(last.Name, last.Id),
-                CampaignSort.Created => KeysetCursor(last.CreatedAt.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture), last.Id),
-                _ => KeysetCursor(last.StartsAt.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture), last.Id),
+                CampaignSort.Name => Cursors.Encode(query.Sort.ToString(), last.Name, last.Id),
+                CampaignSort.Created => Cursors.Encode(query.Sort.ToString(), last.CreatedAt.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture), last.Id),
+                _ => Cursors.Encode(query.Sort.ToString(), last.StartsAt.Ticks.ToString(System.Globalization.CultureInfo.InvariantCulture), last.Id),
             };
         }
         return new Page<CampaignListItem>(rows.Select(c => new CampaignListItem(c.Id, c.Name, c.Status, c.Priority, c.StartsAt, c.EndsAt, c.Channels, c.BudgetMinor, c.Currency, c.CreatedAt)).ToList(), next);
     }
 
-    private static string KeysetCursor(string key, Guid id) =>
-        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{id:N}|{key}")).Replace('+', '-').Replace('/', '_').TrimEnd('=');
-
     private static (object Key, Guid Id) ParseCursor(string cursor, CampaignSort sort)
     {
-        try
-        {
-            var b64 = cursor.Replace('-', '+').Replace('_', '/');
-            b64 += new string('=', (4 - b64.Length % 4) % 4);
-            var text = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(b64));
-            var bar = text.IndexOf('|', StringComparison.Ordinal);
-            var id = Guid.ParseExact(text[..bar], "N");
-            var key = text[(bar + 1)..];
-            return sort == CampaignSort.Name ? (key, id) : (new DateTime(long.Parse(key, System.Globalization.CultureInfo.InvariantCulture), DateTimeKind.Utc), id);
-        }
-        catch (Exception e) when (e is FormatException or ArgumentException or OverflowException)
-        {
-            throw Cursors.Refused();
-        }
+        var (key, id) = Cursors.Decode(cursor, sort.ToString());
+        return sort == CampaignSort.Name ? (key, id) : (Cursors.Time(key), id);
     }
 
     public async Task<CampaignView> GetAsync(Actor actor, Guid id, CancellationToken ct = default)

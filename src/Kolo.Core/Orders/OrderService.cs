@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.ComponentModel.DataAnnotations;
 using Kolo.Core.Catalog;
 using Kolo.Core.Customers;
@@ -80,6 +81,8 @@ public sealed record OrderQuery
     public DateTime? From { get; init; }
     public DateTime? To { get; init; }
     public string? Q { get; init; }
+    /// <summary>-orderedAt (default, newest first), orderedAt, number or -number.</summary>
+    public string? Sort { get; init; }
     public int Limit { get; init; } = 50;
     public string? Cursor { get; init; }
 }
@@ -118,21 +121,50 @@ public sealed class OrderService(IDbContextFactory<KoloDb> dbFactory, TimeProvid
         return (await ViewsAsync(db, [order], ct))[0];
     }
 
-    /// <summary>Newest first, keyset-paged; filters by customer, status, owner, date range and number prefix.</summary>
+    /// <summary>
+    /// Newest first (or oldest first, or by number either way), keyset-paged on indexed keys; filters by customer, status,
+    /// owner, date range and number prefix.
+    /// </summary>
     public async Task<Page<OrderView>> ListAsync(Actor actor, OrderQuery query, CancellationToken ct = default)
     {
         var errors = new ValidationErrors();
         if (query.Limit is < 1 or > 500) errors.Add("limit", "Limit must be between 1 and 500.");
-        var after = KeysetCursor.Decode(query.Cursor, errors);
+        var sort = string.IsNullOrWhiteSpace(query.Sort) ? "-orderedAt" : query.Sort.Trim();
+        if (sort is not ("-orderedAt" or "orderedAt" or "number" or "-number"))
+            errors.Add("sort", "Sort by orderedAt or number, with a leading '-' for descending.");
         errors.ThrowIfAny();
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var q = Filter(VisibleOrders(db, actor).AsNoTracking(), query);
-        if (after is { } a) q = q.Where(o => o.OrderedAt <= a.At && (o.OrderedAt < a.At || o.Id.CompareTo(a.Id) < 0));
-        var rows = await q.OrderByDescending(o => o.OrderedAt).ThenByDescending(o => o.Id).Take(query.Limit + 1)
-            .Include(o => o.Lines).AsSplitQuery().ToListAsync(ct);
-        var next = rows.Count > query.Limit ? KeysetCursor.Encode(rows[query.Limit - 1].OrderedAt, rows[query.Limit - 1].Id) : null;
+        if (!string.IsNullOrEmpty(query.Cursor))
+        {
+            var (key, id) = Cursors.Decode(query.Cursor, sort);
+            q = sort switch
+            {
+                "number" => q.Where(o => o.Number.CompareTo(key) > 0),
+                "-number" => q.Where(o => o.Number.CompareTo(key) < 0),
+                "orderedAt" => OrderedAfter(q, Cursors.Time(key), id),
+                _ => OrderedBefore(q, Cursors.Time(key), id),
+            };
+        }
+        q = sort switch
+        {
+            "number" => q.OrderBy(o => o.Number),
+            "-number" => q.OrderByDescending(o => o.Number),
+            "orderedAt" => q.OrderBy(o => o.OrderedAt).ThenBy(o => o.Id),
+            _ => q.OrderByDescending(o => o.OrderedAt).ThenByDescending(o => o.Id),
+        };
+        var rows = await q.Take(query.Limit + 1).Include(o => o.Lines).AsSplitQuery().ToListAsync(ct);
+        var last = rows.Count > query.Limit ? rows[query.Limit - 1] : null;
+        var next = last is null ? null
+            : Cursors.Encode(sort, sort.EndsWith("number", StringComparison.Ordinal) ? last.Number : last.OrderedAt.Ticks.ToString(CultureInfo.InvariantCulture), last.Id);
         return new Page<OrderView>(await ViewsAsync(db, rows.Take(query.Limit).ToList(), ct), next);
     }
+
+    private static IQueryable<Order> OrderedAfter(IQueryable<Order> q, DateTime at, Guid id) =>
+        q.Where(o => o.OrderedAt >= at && (o.OrderedAt > at || o.Id.CompareTo(id) > 0));
+
+    private static IQueryable<Order> OrderedBefore(IQueryable<Order> q, DateTime at, Guid id) =>
+        q.Where(o => o.OrderedAt <= at && (o.OrderedAt < at || o.Id.CompareTo(id) < 0));
 
     /// <summary>The list's filters, shared with the export so both return the same rows.</summary>
     public static IQueryable<Order> Filter(IQueryable<Order> q, OrderQuery query)

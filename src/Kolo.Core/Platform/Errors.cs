@@ -53,4 +53,24 @@ public static class Cursors
 
     /// <summary>A cursor's key that is a UTC time in ticks.</summary>
     public static DateTime Time(string key) => new(Number(key, 0, DateTime.MaxValue.Ticks), DateTimeKind.Utc);
+
+    /// <summary>A keyset cursor of a sorted list: the sort it continues, the last row's sort key and its id.</summary>
+    public static string Encode(string sort, string key, Guid id) =>
+        Convert.ToBase64String(System.Text.Encoding.UTF8.GetBytes($"{sort}\n{key}\n{id:N}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
+
+    /// <summary>The key and id of a cursor made by <see cref="Encode"/> for this sort; anything else is a 400.</summary>
+    public static (string Key, Guid Id) Decode(string cursor, string sort)
+    {
+        try
+        {
+            var b64 = cursor.Replace('-', '+').Replace('_', '/');
+            var text = System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(b64 + new string('=', (4 - b64.Length % 4) % 4)));
+            // The key sits between the first and the last line break: it may hold line breaks of its own (a name).
+            var (first, last) = (text.IndexOf('\n', StringComparison.Ordinal), text.LastIndexOf('\n'));
+            if (first >= 0 && last > first && text[..first] == sort && Guid.TryParseExact(text[(last + 1)..], "N", out var id))
+                return (text[(first + 1)..last], id);
+        }
+        catch (FormatException) { }
+        throw Refused();
+    }
 }

@@ -10,8 +10,8 @@ public static class ProductEndpoints
         // Everyone signed in reads the catalogue; ProductService lets only managers and admins change it.
         var group = app.MapGroup("/api/v1/products").WithTags("Products").RequireAuthorization();
 
-        group.MapGet("", async (string? q, string? category, bool? includeInactive, int? limit, string? cursor, ProductService products, HttpContext http) =>
-                Results.Ok(await products.ListAsync(new ProductQuery { Q = q, Category = category, IncludeInactive = includeInactive, Limit = limit ?? 50, Cursor = cursor }, http.RequestAborted)))
+        group.MapGet("", async (string? q, string? category, bool? includeInactive, string? sort, int? limit, string? cursor, ProductService products, HttpContext http) =>
+                Results.Ok(await products.ListAsync(new ProductQuery { Q = q, Category = category, IncludeInactive = includeInactive, Sort = sort, Limit = limit ?? 50, Cursor = cursor }, http.RequestAborted)))
             .WithSummary("Products by SKU: q (SKU or name prefix), category, includeInactive, cursor paging.");
 
         group.MapGet("/categories", async (ProductService products, HttpContext http) => Results.Ok(await products.CategoriesAsync(http.RequestAborted)))

@@ -113,7 +113,7 @@ public static class OrderEndpoints
     internal static OrderStatus? ParseStatus(string? text, ValidationErrors errors) => QueryValues.Enum<OrderStatus>(text, "status", errors);
 }
 
-public sealed record OrderListRequest(Guid? Customer, string? Status, Guid? Owner, DateTime? From, DateTime? To, string? Q, int? Limit, string? Cursor)
+public sealed record OrderListRequest(Guid? Customer, string? Status, Guid? Owner, DateTime? From, DateTime? To, string? Q, int? Limit, string? Cursor, string? Sort = null)
 {
     public OrderQuery ToQuery()
     {
@@ -123,7 +123,7 @@ public sealed record OrderListRequest(Guid? Customer, string? Status, Guid? Owne
         return new OrderQuery
         {
             CustomerId = Customer, Status = status, OwnerId = Owner, From = From?.ToUniversalTime(), To = To?.ToUniversalTime(),
-            Q = Q, Limit = Limit ?? 50, Cursor = Cursor,
+            Q = Q, Sort = Sort, Limit = Limit ?? 50, Cursor = Cursor,
         };
     }
 }

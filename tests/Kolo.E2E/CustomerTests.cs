@@ -10,6 +10,28 @@ public sealed partial class CustomerTests(KoloFixture kolo, ITestOutputHelper ou
     private static partial Regex CardUrl();
 
     [Fact]
+    public Task Leaving_a_form_with_typed_text_asks_first_and_staying_keeps_it() => InBrowserAsync(async page =>
+    {
+        var lastName = "Unsaved" + UniqueSuffix();
+        await SignInAsync(page);
+        await GoToAsync(page, "/customers/new");
+        await WaitForInteractiveAsync(page);
+        await Field(page, "Last name").FillAsync(lastName);
+        await Control(page, "Cancel").ClickAsync();
+        var dialog = page.GetByRole(AriaRole.Dialog);
+        await Expect(dialog).ToContainTextAsync("Leave without saving?");
+        // Staying keeps what was typed.
+        await dialog.GetByRole(AriaRole.Button, new() { Name = "Cancel", Exact = true }).ClickAsync();
+        await Expect(dialog).ToBeHiddenAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/customers/new$"));
+        await Expect(Field(page, "Last name")).ToHaveValueAsync(lastName);
+        // Leaving goes.
+        await Control(page, "Cancel").ClickAsync();
+        await page.GetByRole(AriaRole.Dialog).GetByRole(AriaRole.Button, new() { Name = "Leave", Exact = true }).ClickAsync();
+        await Expect(page).ToHaveURLAsync(new Regex("/customers$"));
+    });
+
+    [Fact]
     public Task A_customer_created_through_the_form_is_found_by_typing_in_search() => InBrowserAsync(async page =>
     {
         var suffix = UniqueSuffix();

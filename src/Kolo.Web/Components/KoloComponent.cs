@@ -53,6 +53,12 @@ public abstract class KoloComponent : ComponentBase
         return result == true;
     }
 
+    /// <summary>Asks before a navigation throws away what the user typed into a form that is not saved.</summary>
+    protected async Task ConfirmDiscardAsync(Microsoft.AspNetCore.Components.Routing.LocationChangingContext context, bool unsaved)
+    {
+        if (unsaved && !await ConfirmAsync(L["UnsavedTitle"], L["UnsavedConfirm"], L["Discard"])) context.PreventNavigation();
+    }
+
     /// <summary>A message of the domain (English, as the API gives it) in the UI's language.</summary>
     protected string ServerText(string message) => UiErrors.Translate(L, message);
 

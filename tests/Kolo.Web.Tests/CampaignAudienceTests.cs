@@ -91,22 +91,31 @@ public abstract class CampaignAudienceTests(KoloAppFixture fx) : CampaignTestBas
             c.Phones = [new PhoneNumber { Number = i == 0 ? phone : phone[..6] + " " + phone[6..] }];
             if (i == 0) c.PreferredChannel = ContactChannel.Phone;
         });
-        // Someone opted out of e-mail through a record outside the campaign; their other record must not get it either.
+        // Someone opted out of e-mail through a record outside the campaign; their other record, whose consent is older,
+        // must not get it either. Another person said yes again on one record after saying no on the other: the later
+        // word counts.
         var optedOutEmail = Unique.Email();
-        await SeedCustomersAsync(1, (_, c) =>
+        var grantedAgainEmail = Unique.Email();
+        await SeedCustomersAsync(2, (i, c) =>
         {
-            c.Emails = [new EmailAddress { Address = optedOutEmail }];
-            c.Consents = [new ChannelConsent { Channel = ContactChannel.Email, Granted = false, At = DateTime.UtcNow }];
+            c.Emails = [new EmailAddress { Address = i == 0 ? optedOutEmail : grantedAgainEmail }];
+            c.Consents = [new ChannelConsent { Channel = ContactChannel.Email, Granted = false, At = DateTime.UtcNow.AddDays(-1) }];
         });
-        var sibling = (await SeedCustomersAsync(1, (_, c) => { c.Emails = [new EmailAddress { Address = optedOutEmail.ToUpperInvariant() }]; c.Phones = []; }))[0];
+        var sibling = (await SeedCustomersAsync(1, (_, c) =>
+        {
+            c.Emails = [new EmailAddress { Address = optedOutEmail.ToUpperInvariant() }];
+            c.Phones = [];
+            c.Consents = [new ChannelConsent { Channel = ContactChannel.Email, Granted = true, At = DateTime.UtcNow.AddDays(-2) }];
+        }))[0];
+        var grantedAgain = (await SeedCustomersAsync(1, (_, c) => { c.Emails = [new EmailAddress { Address = grantedAgainEmail }]; c.Phones = []; }))[0];
         var other = (await SeedCustomersAsync(1))[0];
         await SetClvAsync(sameEmail[1], 50_000);
         await SetClvAsync(sameEmail[0], 10_000);
         await SetClvAsync(samePhone[1], 7_000);
-        var id = (await CreateApprovedAsync(CampaignBody(await StaticSegmentAsync([.. sameEmail, .. samePhone, sibling, other]), ["Email", "Sms", "Call"], startsAt: start))).Id();
+        var id = (await CreateApprovedAsync(CampaignBody(await StaticSegmentAsync([.. sameEmail, .. samePhone, sibling, grantedAgain, other]), ["Email", "Sms", "Call"], startsAt: start))).Id();
 
         var preview = await PreviewAudienceAsync(id);
-        Assert.Equal(3, preview.GetProperty("reached").GetInt32());
+        Assert.Equal(4, preview.GetProperty("reached").GetInt32());
         Assert.Equal(3, Count(preview, "same_address"));
         Assert.Equal(1, Count(preview, "unsubscribed"));
         var launched = await LaunchHereAsync(id);
@@ -118,6 +127,7 @@ public abstract class CampaignAudienceTests(KoloAppFixture fx) : CampaignTestBas
         Assert.Equal((MessageStatus.Queued, CampaignChannel.Sms), (messages[samePhone[1]].Status, messages[samePhone[1]].Channel));
         Assert.Equal(CampaignChannel.Call, messages[samePhone[0]].Channel);
         Assert.Equal(SuppressionReason.Unsubscribed, messages[sibling].Reason);
+        Assert.Equal((MessageStatus.Queued, CampaignChannel.Email), (messages[grantedAgain].Status, messages[grantedAgain].Channel));
         Assert.Equal(MessageStatus.Queued, messages[other].Status);
     }
 
@@ -139,6 +149,36 @@ public abstract class CampaignAudienceTests(KoloAppFixture fx) : CampaignTestBas
         // One e-mail a week to that inbox has gone already, whichever record it went through.
         Assert.Equal(SuppressionReason.PressureCap, messages[records[0]].Reason);
         Assert.Equal(MessageStatus.Queued, messages[unrelated].Status);
+    }
+
+    [Fact]
+    public async Task A_queued_message_two_records_of_one_person_both_count_is_displaced_once()
+    {
+        await SetPolicyAsync(maxTotal: 1, maxEmail: 1, maxSms: 1);
+        var start = FutureDay(47);
+        var email = Unique.Email();
+        // A and B share an e-mail address; B prefers SMS and has a number of its own.
+        var records = await SeedCustomersAsync(2, (i, c) =>
+        {
+            c.Emails = [new EmailAddress { Address = email }];
+            if (i == 1) c.PreferredChannel = ContactChannel.Sms;
+            else c.Phones = [];
+        });
+        var lower = await OtherCampaignAsync(10, [(records[1], CampaignChannel.Email, MessageStatus.Queued, start.AddDays(-1))]);
+        await using (var db = Db())
+            await db.CampaignMessages.Where(m => m.CampaignId == lower).ExecuteUpdateAsync(u => u.SetProperty(m => m.Address, email));
+        var id = (await CreateApprovedAsync(CampaignBody(await StaticSegmentAsync(records), ["Email", "Sms"], priority: 60, startsAt: start))).Id();
+
+        // Both records make room by displacing the same queued e-mail: the launch displaces it once and goes through.
+        var preview = await PreviewAudienceAsync(id);
+        Assert.Equal(1, preview.GetProperty("displaced").GetInt32());
+        var launched = await LaunchHereAsync(id);
+        Assert.Equal(1, launched.GetProperty("displaced").GetInt32());
+        await using var check = Db();
+        var displaced = await check.CampaignMessages.AsNoTracking().SingleAsync(m => m.CampaignId == lower);
+        Assert.Equal((MessageStatus.Suppressed, SuppressionReason.PressureCap, (Guid?)id), (displaced.Status, displaced.Reason, displaced.DisplacedByCampaignId));
+        var messages = (await MessagesAsync(id)).ToDictionary(m => m.CustomerId);
+        Assert.Equal((MessageStatus.Queued, CampaignChannel.Email), (messages[records[0]].Status, messages[records[0]].Channel));
     }
 
     [Fact]

@@ -47,7 +47,7 @@ public sealed class ProductService(IDbContextFactory<KoloDb> dbFactory, TimeProv
         var errors = new ValidationErrors();
         if (query.Limit is < 1 or > 500) errors.Add("limit", "Limit must be between 1 and 500.");
         var sort = string.IsNullOrWhiteSpace(query.Sort) ? "sku" : query.Sort.Trim();
-        if (sort.TrimStart('-') is not ("sku" or "name" or "price")) errors.Add("sort", "Sort by sku, name or price, with a leading '-' for descending.");
+        if (sort is not ("sku" or "-sku" or "name" or "-name" or "price" or "-price")) errors.Add("sort", "Sort by sku, name or price, with a leading '-' for descending.");
         errors.ThrowIfAny();
         var descending = sort.StartsWith('-');
         await using var db = await dbFactory.CreateDbContextAsync(ct);

@@ -131,10 +131,10 @@ public static class AudienceBuilder
     /// <summary>
     /// Addresses: the e-mail addresses and phone numbers that more than one record holds (a lead and a customer, two
     /// intake records of one person), as <see cref="AddressKey"/> writes them. Withdrawn: those on which one of the records
-    /// has withdrawn a channel's consent — by an opt-out, an edit or an import (<see cref="ConsentKey"/>). Shared addresses
-    /// are few, so they are read once per build from the search terms.
+    /// has withdrawn a channel's consent — by an opt-out, an edit or an import (<see cref="ConsentKey"/>) — and when, the
+    /// latest. Shared addresses are few, so they are read once per build from the search terms.
     /// </summary>
-    private static async Task<(HashSet<string> Addresses, HashSet<string> Withdrawn)> SharedAddressesAsync(KoloDb db, CancellationToken ct)
+    private static async Task<(HashSet<string> Addresses, Dictionary<string, DateTime> Withdrawn)> SharedAddressesAsync(KoloDb db, CancellationToken ct)
     {
         var shared = db.CustomerSearchTerms.Where(t => t.Kind != SearchTermKind.Name).GroupBy(t => t.Term).Where(g => g.Count() > 1).Select(g => g.Key);
         var holders = await (from t in db.CustomerSearchTerms.AsNoTracking()
@@ -142,12 +142,18 @@ public static class AudienceBuilder
                              join c in db.Customers.AsNoTracking() on t.CustomerId equals c.Id
                              select new { t.Term, t.Kind, c.Consents }).ToListAsync(ct);
         var addresses = new HashSet<string>(StringComparer.Ordinal);
-        var withdrawn = new HashSet<string>(StringComparer.Ordinal);
+        var withdrawn = new Dictionary<string, DateTime>(StringComparer.Ordinal);
         foreach (var h in holders)
         {
             addresses.Add((h.Kind == SearchTermKind.Email ? "email:" : "phone:") + h.Term);
             foreach (var channel in h.Kind == SearchTermKind.Email ? [CampaignChannel.Email] : new[] { CampaignChannel.Sms, CampaignChannel.Call })
-                if (MarketingConsent.Allows(h.Consents, channel) == false) withdrawn.Add(channel + ":" + h.Term);
+            {
+                var wanted = MarketingConsent.CustomerChannel(channel);
+                // The latest withdrawal on the address: a record that granted consent after it keeps its own word.
+                if (h.Consents.LastOrDefault(x => x.Channel == wanted) is { Granted: false } no
+                    && (!withdrawn.TryGetValue(channel + ":" + h.Term, out var at) || no.At > at))
+                    withdrawn[channel + ":" + h.Term] = no.At;
+            }
         }
         return (addresses, withdrawn);
     }
@@ -225,7 +231,7 @@ public static class AudienceBuilder
                 select new { m.Id, m.CustomerId, m.Channel, m.Status, m.PlannedAt, m.Address, c.Priority }).ToListAsync(ct))
             .Select(x => (Contact: new ExistingContact(x.Id, x.CustomerId, x.Channel, x.Status, x.PlannedAt, x.Priority),
                           // Only a shared address can tie a contact to another record of the same person.
-                          Shared: x.Channel is { } ch && AddressKey(ch, x.Address) is { } key && shared.Addresses.Contains(key) ? key : null))
+                          Shared: shared.Addresses.Count > 0 && x.Channel is { } ch && AddressKey(ch, x.Address) is { } key && shared.Addresses.Contains(key) ? key : null))
             .Where(x => candidateIds.Contains(x.Contact.CustomerId) || x.Shared is not null)
             .ToList();
         var existing = contactsInWindow.ToLookup(x => x.Contact.CustomerId, x => x.Contact);
@@ -273,9 +279,12 @@ public static class AudienceBuilder
                 };
                 bool? Consent(CampaignChannel ch)
                 {
-                    var own = MarketingConsent.Allows(c.Consents, ch);
-                    // A "no" given through another record with the same address holds here too.
-                    return own == true && Address(ch) is { Length: > 0 } a && shared.Withdrawn.Contains(ConsentKey(ch, a)) ? false : own;
+                    var wanted = MarketingConsent.CustomerChannel(ch);
+                    var own = c.Consents.LastOrDefault(x => x.Channel == wanted);
+                    // A "no" given later through another record with the same address holds here too.
+                    return own is { Granted: true } && shared.Withdrawn.Count > 0 && Address(ch) is { Length: > 0 } a
+                           && shared.Withdrawn.TryGetValue(ConsentKey(ch, a), out var withdrawnAt) && withdrawnAt > own.At
+                        ? false : own?.Granted;
                 }
 
                 var preferred = MarketingConsent.CampaignChannelOf(c.PreferredChannel);
@@ -295,7 +304,7 @@ public static class AudienceBuilder
                 {
                     // The person's contacts: this record's, and those that reached its addresses through their other records.
                     var contacts = existing[id].ToList();
-                    foreach (var ch in addressed)
+                    foreach (var ch in shared.Addresses.Count > 0 ? addressed : [])
                         if (AddressKey(ch, Address(ch)) is { } key && shared.Addresses.Contains(key))
                             contacts.AddRange(existingByAddress[key].Where(x => x.CustomerId != id && contacts.All(y => y.Id != x.Id)));
                     // Nullable, so "no channel has room" is not mistaken for the first enum value.
@@ -362,6 +371,9 @@ public static class AudienceBuilder
         var byChannel = new Dictionary<string, int>();
         var variantCounts = variants.ToDictionary(v => v.Id, _ => (Reached: 0, Suppressed: 0, Control: 0));
         int reached = 0, suppressed = 0, displacedTotal = 0;
+        // Two records of one person may both count the same queued message of another campaign and both take its
+        // place: it is displaced once.
+        var displacedIds = new HashSet<Guid>();
         for (var offset = 0; offset < decisions.Count; offset += BatchSize)
         {
             ct.ThrowIfCancellationRequested();
@@ -384,10 +396,11 @@ public static class AudienceBuilder
                     var key = d.Channel!.Value.ToString();
                     byChannel[key] = byChannel.GetValueOrDefault(key) + 1;
                     variantCounts[d.VariantId] = counts with { Reached = counts.Reached + 1 };
-                    if (d.Taking is { } taking)
+                    foreach (var taken in d.Taking ?? [])
                     {
-                        displacedTotal += taking.Count;
-                        displaced.AddRange(taking.Select(x => x.Id));
+                        if (!displacedIds.Add(taken.Id)) continue;
+                        displacedTotal++;
+                        displaced.Add(taken.Id);
                     }
                 }
                 if (write)

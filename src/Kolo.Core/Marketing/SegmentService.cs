@@ -91,7 +91,7 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
             var text = query.Q.Trim().ToLower();
             q = q.Where(s => s.Name.ToLower().Contains(text));
         }
-        var cursor = DecodeCursor(query.Cursor);
+        var cursor = DecodeCursor(query.Cursor, query.Sort.ToString());
         var rows = await Sorted(q, query.Sort, cursor).Take(query.Limit + 1)
             .Select(s => new { s.Id, s.Name, s.Description, s.Kind, s.Definition, s.LastCount, s.LastCountedAt, s.UpdatedAt, s.ArchivedAt }).ToListAsync(ct);
         string? next = null;
@@ -99,7 +99,7 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
         {
             rows.RemoveAt(query.Limit);
             var last = rows[^1];
-            next = EncodeCursor(query.Sort switch
+            next = Cursors.Encode(query.Sort.ToString(), query.Sort switch
             {
                 SegmentSort.Updated => last.UpdatedAt.Ticks.ToString(CultureInfo.InvariantCulture),
                 SegmentSort.Count => (last.LastCount ?? -1).ToString(CultureInfo.InvariantCulture),
@@ -147,24 +147,8 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
         }
     }
 
-    private static string EncodeCursor(string key, Guid id) =>
-        Convert.ToBase64String(Encoding.UTF8.GetBytes($"{id:N}:{key}")).TrimEnd('=').Replace('+', '-').Replace('/', '_');
-
-    private static (string Key, Guid Id)? DecodeCursor(string? text)
-    {
-        if (string.IsNullOrEmpty(text)) return null;
-        try
-        {
-            var b64 = text.Replace('-', '+').Replace('_', '/');
-            b64 += new string('=', (4 - b64.Length % 4) % 4);
-            var raw = Encoding.UTF8.GetString(Convert.FromBase64String(b64));
-            return (raw[33..], Guid.ParseExact(raw[..32], "N"));
-        }
-        catch (Exception e) when (e is FormatException or ArgumentOutOfRangeException)
-        {
-            throw Cursors.Refused();
-        }
-    }
+    private static (string Key, Guid Id)? DecodeCursor(string? text, string sort) =>
+        string.IsNullOrEmpty(text) ? null : Cursors.Decode(text, sort);
 
     /// <summary>The picker choices of the rule builder (the first 1,000 products by name: a larger catalogue is typed by category).</summary>
     public async Task<SegmentOptions> OptionsAsync(Actor actor, CancellationToken ct = default)
@@ -288,7 +272,7 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
     {
         EnsureCanManage(actor);
         if (limit is < 1 or > 500) throw ValidationFailedException.For("limit", "Limit must be between 1 and 500.");
-        var after = DecodeCursor(cursor);
+        var after = DecodeCursor(cursor, "members");
         await using var db = await dbFactory.CreateDbContextAsync(ct);
         var s = await db.Segments.AsNoTracking().FirstOrDefaultAsync(x => x.Id == id, ct) ?? throw new NotFoundException("Segment", id);
         var q = await SegmentEvaluator.QueryAsync(db, s, Now(), ct);
@@ -311,7 +295,7 @@ public sealed class SegmentService(IDbContextFactory<KoloDb> dbFactory, TimeProv
         if (rows.Count > limit)
         {
             rows.RemoveAt(limit);
-            next = EncodeCursor(rows[^1].SortName, rows[^1].Id);
+            next = Cursors.Encode("members", rows[^1].SortName, rows[^1].Id);
         }
         return new Page<SegmentMemberView>(rows.Select(r => new SegmentMemberView(r.Id, r.DisplayName, r.Status, r.Email, r.Segment, r.Clv, r.Currency)).ToList(), next);
     }

@@ -10,6 +10,26 @@ public sealed partial class CustomerTests(KoloFixture kolo, ITestOutputHelper ou
     private static partial Regex CardUrl();
 
     [Fact]
+    public Task The_tags_page_searches_and_sorts_its_tags() => InBrowserAsync(async page =>
+    {
+        var suffix = UniqueSuffix();
+        var (apple, zebra) = ("apple-" + suffix, "zebra-" + suffix);
+        foreach (var name in new[] { zebra, apple }) await Kolo.PostAsync("/api/v1/tags", new { name });
+        await SignInAsync(page);
+        await GoToAsync(page, "/admin/tags");
+        await WaitForInteractiveAsync(page);
+        await Field(page, "Search").FillAsync(suffix);
+        var rows = page.GetByRole(AriaRole.Row).Filter(new() { HasText = suffix });
+        await Expect(rows).ToHaveCountAsync(2);
+        // By name first; a click on the header turns the order round.
+        await Expect(rows.First).ToContainTextAsync(apple);
+        await page.GetByRole(AriaRole.Columnheader).GetByText("Tag", new() { Exact = true }).ClickAsync();
+        await Expect(rows.First).ToContainTextAsync(zebra);
+        await Field(page, "Search").FillAsync("zebra-" + suffix);
+        await Expect(rows).ToHaveCountAsync(1);
+    });
+
+    [Fact]
     public Task Leaving_a_form_with_typed_text_asks_first_and_staying_keeps_it() => InBrowserAsync(async page =>
     {
         var lastName = "Unsaved" + UniqueSuffix();

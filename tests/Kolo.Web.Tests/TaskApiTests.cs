@@ -134,6 +134,10 @@ public abstract class TaskApiTests(KoloAppFixture fx) : ApiTestBase(fx)
         // Keyset paging walks the same order, every page but the last full.
         foreach (var limit in new[] { 1, 2, 4 })
             Assert.Equal(expectedMine, (await client.AllPagesAsync("/api/v1/tasks?assignee=me", limit)).Select(t => t.Id()));
+        // Words of the title, in any case, within the other filters.
+        Assert.Equal(undated, Ids(await client.GetJsonAsync("/api/v1/tasks?assignee=me&q=undATED")));
+        Assert.Equal([undatedA], Ids(await client.GetJsonAsync($"/api/v1/tasks?customer={c1}&q=undated")));
+        Assert.Equal([in3], (await client.AllPagesAsync("/api/v1/tasks?assignee=me&q=%203%20days", 1)).Select(t => t.Id()));
 
         foreach (var (query, field) in new[] { ("status=Later", "status"), ("status=1", "status"), ("assignee=you", "assignee"), ("cursor=%21%21", "cursor"), ("limit=0", "limit") })
         {

@@ -54,6 +54,8 @@ public sealed record TaskQuery
     public DateTime? DueTo { get; init; }
     /// <summary>Latest completed first instead of by due date: the history of what was done.</summary>
     public bool RecentlyCompletedFirst { get; init; }
+    /// <summary>Words in the title (any case).</summary>
+    public string? Q { get; init; }
     public int Limit { get; init; } = 50;
     public string? Cursor { get; init; }
 }
@@ -90,6 +92,12 @@ public sealed class TaskService(IDbContextFactory<KoloDb> dbFactory, TimeProvide
         if (query.Status is { } status) q = q.Where(t => t.Status == status);
         if (query.DueFrom is { } from) q = q.Where(t => t.SortDueAt >= from);
         if (query.DueTo is { } to) q = q.Where(t => t.SortDueAt < to);
+        if (!string.IsNullOrWhiteSpace(query.Q))
+        {
+            // A title search within the other filters (one person's or one customer's tasks), so no index is needed.
+            var text = query.Q.Trim().ToLower();
+            q = q.Where(t => t.Title.ToLower().Contains(text));
+        }
         if (query.RecentlyCompletedFirst)
         {
             // Open tasks have no completion time; they come last, at a UTC key below any real one (not

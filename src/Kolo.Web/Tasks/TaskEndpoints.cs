@@ -14,7 +14,7 @@ public static class TaskEndpoints
         // Every signed-in role; TaskService shows each user their own tasks and those of customers they may see.
         var group = app.MapGroup("/api/v1/tasks").WithTags("Tasks").RequireAuthorization();
 
-        group.MapGet("", async (string? assignee, Guid? customer, string? status, DateTime? dueFrom, DateTime? dueTo, string? sort, int? limit, string? cursor, HttpContext http, TaskService tasks) =>
+        group.MapGet("", async (string? assignee, Guid? customer, string? status, DateTime? dueFrom, DateTime? dueTo, string? q, string? sort, int? limit, string? cursor, HttpContext http, TaskService tasks) =>
             {
                 var actor = http.User.ToActor();
                 var errors = new ValidationErrors();
@@ -27,10 +27,10 @@ public static class TaskEndpoints
                 return Results.Ok(await tasks.ListAsync(actor, new TaskQuery
                 {
                     AssigneeId = assigneeId, CustomerId = customer, Status = parsedStatus, RecentlyCompletedFirst = sort == "-completedAt",
-                    DueFrom = dueFrom?.ToUniversalTime(), DueTo = dueTo?.ToUniversalTime(), Limit = limit ?? 50, Cursor = cursor,
+                    DueFrom = dueFrom?.ToUniversalTime(), DueTo = dueTo?.ToUniversalTime(), Q = q, Limit = limit ?? 50, Cursor = cursor,
                 }, http.RequestAborted));
             })
-            .WithSummary("Tasks by due date (no due date last), or sort=-completedAt for the latest completed first: assignee (id or 'me'), customer, status, dueFrom/dueTo, cursor paging.");
+            .WithSummary("Tasks by due date (no due date last), or sort=-completedAt for the latest completed first: assignee (id or 'me'), customer, status, dueFrom/dueTo, q (words in the title), cursor paging.");
 
         group.MapGet("/summary", async (string? timeZone, HttpContext http, TaskService tasks, TimeProvider clock) =>
             {

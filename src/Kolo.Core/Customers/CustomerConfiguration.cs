@@ -81,6 +81,7 @@ public sealed class CustomerSearchTermConfiguration : IEntityTypeConfiguration<C
         b.Property(t => t.Term).HasMaxLength(200).UseOrdinalCollation();
         b.Property(t => t.Kind).HasConversion<string>().HasMaxLength(8);
         b.HasIndex(t => new { t.Term, t.CustomerId });
+        // Not enforced on PostgreSQL (migration UnenforcedHighVolumeForeignKeys): terms are written with their customer.
         b.HasOne<Customer>().WithMany().HasForeignKey(t => t.CustomerId).OnDelete(DeleteBehavior.Cascade);
     }
 }

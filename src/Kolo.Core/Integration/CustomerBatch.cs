@@ -19,9 +19,9 @@ internal sealed class CustomerBatch(ColumnMap map, Actor actor, TimeProvider clo
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var ids = rows.Select(KeyOf).Where(k => k is not null).Distinct().ToList();
-        var existing = await db.Customers.Where(c => ids.Contains(c.ExternalId)).ToDictionaryAsync(c => c.ExternalId!, StringComparer.Ordinal, ct);
+        var existing = await db.Customers.Where(c => EF.Parameter(ids).Contains(c.ExternalId)).ToDictionaryAsync(c => c.ExternalId!, StringComparer.Ordinal, ct);
         var existingIds = existing.Values.Select(c => c.Id).ToList();
-        var terms = (await db.CustomerSearchTerms.Where(t => existingIds.Contains(t.CustomerId)).ToListAsync(ct)).ToLookup(t => t.CustomerId);
+        var terms = (await db.CustomerSearchTerms.Where(t => EF.Parameter(existingIds).Contains(t.CustomerId)).ToListAsync(ct)).ToLookup(t => t.CustomerId);
         foreach (var row in rows)
         {
             try

@@ -78,7 +78,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         if (groups.Count == 0) return;
 
         var keys = groups.Keys.ToList();
-        var known = await db.Orders.AsNoTracking().Where(o => keys.Contains(o.ExternalId!) || keys.Contains(o.Number))
+        var known = await db.Orders.AsNoTracking().Where(o => EF.Parameter(keys).Contains(o.ExternalId!) || EF.Parameter(keys).Contains(o.Number))
             .Select(o => new { o.Id, o.ExternalId, o.Number, o.CreatedAt }).ToListAsync(ct);
         var appendTo = new Dictionary<string, Guid>(StringComparer.Ordinal);
         foreach (var o in known)
@@ -96,7 +96,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         var customerMap = await CustomersAsync(db, groups.Values.Select(g => g[0]), buyers, result, now, ct);
         var productMap = await ProductsAsync(db, groups.Values.SelectMany(g => g), result, now, ct);
         var appendIds = appendTo.Values.ToList();
-        var appended = await db.Orders.Include(o => o.Lines).Where(o => appendIds.Contains(o.Id)).ToDictionaryAsync(o => o.ExternalId!, StringComparer.Ordinal, ct);
+        var appended = await db.Orders.Include(o => o.Lines).Where(o => EF.Parameter(appendIds).Contains(o.Id)).ToDictionaryAsync(o => o.ExternalId!, StringComparer.Ordinal, ct);
 
         var returns = new List<(Order Order, List<Line> Lines)>();
         var promoted = new List<Guid>();
@@ -163,7 +163,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         if (promoted.Count > 0)
         {
             var version = Guid.NewGuid();
-            result.Updates.Add((target, token) => target.Customers.Where(c => promoted.Contains(c.Id)).ExecuteUpdateAsync(s => s
+            result.Updates.Add((target, token) => target.Customers.Where(c => EF.Parameter(promoted).Contains(c.Id)).ExecuteUpdateAsync(s => s
                 .SetProperty(c => c.Status, LifecycleStatus.Customer).SetProperty(c => c.UpdatedAt, now).SetProperty(c => c.Version, version), token));
         }
         // Stored orders whose goods a return of this batch brings back: audited and given a new version, as the API's
@@ -177,7 +177,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
             // An order this batch adds lines to is tracked and gets its new version with those lines.
             var touched = returnedFrom.Select(r => r.OrderId).Where(id => appended.Values.All(o => o.Id != id)).Distinct().ToList();
             var version = Guid.NewGuid();
-            result.Updates.Add((target, token) => target.Orders.Where(o => touched.Contains(o.Id)).ExecuteUpdateAsync(s => s
+            result.Updates.Add((target, token) => target.Orders.Where(o => EF.Parameter(touched).Contains(o.Id)).ExecuteUpdateAsync(s => s
                 .SetProperty(o => o.UpdatedAt, now).SetProperty(o => o.Version, version), token));
         }
         foreach (var order in newOrders)
@@ -265,7 +265,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         foreach (var l in firstLines) byId.TryAdd(l.Customer, l);
         var ids = byId.Keys.ToList();
         // Untracked: the only change to them, the first order's promotion, is one set-based update.
-        var stored = await db.Customers.AsNoTracking().Where(c => ids.Contains(c.ExternalId!))
+        var stored = await db.Customers.AsNoTracking().Where(c => EF.Parameter(ids).Contains(c.ExternalId!))
             .Select(c => new { Customer = new Customer { Id = c.Id, ExternalId = c.ExternalId, OwnerId = c.OwnerId, Status = c.Status }, c.MergedIntoId })
             .ToListAsync(ct);
         // A customer merged into another stands for the record it was merged into: the orders go there, as the API
@@ -274,7 +274,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         var survivors = new Dictionary<Guid, Customer>();
         for (var next = mergedInto.Values.Distinct().ToList(); next.Count > 0;)
         {
-            var targets = await db.Customers.AsNoTracking().Where(c => next.Contains(c.Id))
+            var targets = await db.Customers.AsNoTracking().Where(c => EF.Parameter(next).Contains(c.Id))
                 .Select(c => new { Customer = new Customer { Id = c.Id, ExternalId = c.ExternalId, OwnerId = c.OwnerId, Status = c.Status }, c.MergedIntoId })
                 .ToListAsync(ct);
             next = [];
@@ -327,7 +327,7 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         // Products are looked up once per job: every batch of a large file names mostly the same ones.
         var skus = bySku.Keys.Where(sku => !_products.ContainsKey(sku)).ToList();
         if (skus.Count > 0)
-            foreach (var p in await db.Products.AsNoTracking().Where(p => skus.Contains(p.Sku)).ToListAsync(ct))
+            foreach (var p in await db.Products.AsNoTracking().Where(p => EF.Parameter(skus).Contains(p.Sku)).ToListAsync(ct))
                 _products[p.Sku] = p;
         foreach (var (sku, line) in bySku.Where(x => !_products.ContainsKey(x.Key)))
         {
@@ -353,9 +353,9 @@ internal sealed class OrderBatch(ColumnMap map, Actor actor, TimeProvider clock,
         if (returns.Count == 0) return touched;
         var customerIds = returns.Select(r => r.Order.CustomerId).Distinct().ToList();
         var skus = returns.SelectMany(r => r.Order.Lines).Select(l => l.Sku).Distinct().ToList();
-        var orders = db.Orders.Where(o => customerIds.Contains(o.CustomerId) && o.Status != OrderStatus.Returned
+        var orders = db.Orders.Where(o => EF.Parameter(customerIds).Contains(o.CustomerId) && o.Status != OrderStatus.Returned
                                           && o.Status != OrderStatus.Quote && o.Status != OrderStatus.Cancelled);
-        var stored = await db.OrderLines.Where(l => skus.Contains(l.Sku))
+        var stored = await db.OrderLines.Where(l => EF.Parameter(skus).Contains(l.Sku))
             .Join(orders, l => l.OrderId, o => o.Id, (l, o) => new { Line = l, o.CustomerId, o.OrderedAt })
             .ToListAsync(ct);
         var storedOrders = stored.Select(x => x.Line.OrderId).ToHashSet();

@@ -16,7 +16,7 @@ internal sealed class ProductBatch(ColumnMap map, Actor actor, TimeProvider cloc
     {
         var now = clock.GetUtcNow().UtcDateTime;
         var skus = rows.Select(KeyOf).Where(k => k is not null).Distinct().ToList();
-        var existing = await db.Products.Where(p => skus.Contains(p.Sku)).ToDictionaryAsync(p => p.Sku, StringComparer.Ordinal, ct);
+        var existing = await db.Products.Where(p => EF.Parameter(skus).Contains(p.Sku)).ToDictionaryAsync(p => p.Sku, StringComparer.Ordinal, ct);
         foreach (var row in rows)
         {
             try

@@ -12,7 +12,8 @@ public sealed class ImportRunnerOptions
     public int PollSeconds { get; set; } = 5;
     /// <summary>A running job whose heartbeat is older than this is taken over (its node is gone) and resumed.</summary>
     public int StaleAfterSeconds { get; set; } = 60;
-    public int BatchRows { get; set; } = 10_000;
+    /// <summary>Rows per committed batch; unset, the engine's default for the database (50,000 on SQLite, 10,000 on PostgreSQL).</summary>
+    public int? BatchRows { get; set; }
 }
 
 /// <summary>Wakes the runner at once when this node queued a job.</summary>
@@ -41,7 +42,7 @@ public sealed class ImportRunner(ImportService imports, ImportEngine engine, Imp
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         var o = options.Value;
-        engine.BatchRows = Math.Max(1, o.BatchRows);
+        if (o.BatchRows is { } rows) engine.BatchRows = Math.Max(1, rows);
         while (!stoppingToken.IsCancellationRequested)
         {
             try

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Xunit.Abstractions;
 
 namespace Kolo.E2E;
@@ -40,6 +41,29 @@ public sealed class InfrastructureTests(KoloFixture kolo, ITestOutputHelper outp
         await page.GotoAsync("/customers");
         await Expect(page).ToHaveURLAsync(LoginPage());
         await Expect(page.GetByRole(AriaRole.Button, new() { Name = "Sign in" })).ToBeVisibleAsync();
+    });
+
+    [Fact]
+    public Task A_lost_connection_shows_Kolos_reconnection_dialog_until_the_circuit_is_back() => InBrowserAsync(async page =>
+    {
+        await SignInAsync(page);
+        await GoToAsync(page, "/customers");
+        await WaitForInteractiveAsync(page);
+        var dialog = page.Locator("#components-reconnect-modal");
+        await Expect(dialog).ToBeHiddenAsync();
+
+        // The network goes away and the circuit's socket with it: every reconnection attempt fails while offline.
+        await page.Context.SetOfflineAsync(true);
+        await page.EvaluateAsync("() => window.__kolo.sockets.forEach(s => s.close())");
+        await Expect(dialog).ToBeVisibleAsync();
+        await Expect(dialog.GetByText(new Regex("^(Connection to the server lost\\. Reconnecting…|Still no connection\\. Trying again in \\d+ s…)$"))
+            .Filter(new() { Visible = true })).ToHaveCountAsync(1);
+
+        // Back online: the next attempt rejoins the same circuit, the dialog closes and the page works again.
+        await page.Context.SetOfflineAsync(false);
+        await Expect(dialog).ToBeHiddenAsync(new() { Timeout = 30_000 });
+        await SearchBox(page).FillAsync("zzz-no-such-customer");
+        await Expect(page.GetByText("No customers match", new() { Exact = false }).First).ToBeVisibleAsync();
     });
 
     [Fact]

@@ -22,17 +22,19 @@ public abstract partial class UiTest(KoloFixture kolo, ITestOutputHelper output)
 
     /// <summary>
     /// Counts SignalR messages on Blazor's WebSocket, so a test can tell when the circuit is up and the page reacts
-    /// to input: prerendered HTML looks ready long before its event handlers exist.
+    /// to input: prerendered HTML looks ready long before its event handlers exist. Keeps the sockets, so a test can
+    /// drop the connection.
     /// </summary>
     private const string CircuitProbe = """
         (() => {
           const Native = window.WebSocket;
           if (!Native || Native.__koloProbe) return;
-          window.__kolo = { messages: 0, last: 0 };
+          window.__kolo = { messages: 0, last: 0, sockets: [] };
           function Probe(url, protocols) {
             const socket = protocols === undefined ? new Native(url) : new Native(url, protocols);
             if (String(url).includes('/_blazor')) {
               socket.addEventListener('message', () => { window.__kolo.messages++; window.__kolo.last = performance.now(); });
+              window.__kolo.sockets.push(socket);
             }
             return socket;
           }

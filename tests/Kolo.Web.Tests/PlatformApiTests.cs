@@ -40,6 +40,32 @@ public abstract class PlatformApiTests(KoloAppFixture fx) : ApiTestBase(fx)
     }
 
     [Fact]
+    public async Task Interactive_pages_carry_the_reconnection_dialog_in_the_users_language()
+    {
+        using var client = Fx.Admin();
+        using var request = new HttpRequestMessage(HttpMethod.Get, "/customers");
+        request.Headers.AcceptLanguage.ParseAdd("uk");
+        using var page = await client.SendAsync(request);
+        var html = WebUtility.HtmlDecode(await page.Content.ReadAsStringAsync());
+        Assert.Contains("id=\"components-reconnect-modal\"", html, StringComparison.Ordinal);
+        Assert.Contains("З’єднання із сервером втрачено. Відновлюємо…", html, StringComparison.Ordinal);
+        // Blazor fills in the seconds inside the sentence.
+        Assert.Contains("Нова спроба через <span id=\"components-seconds-to-next-attempt\"></span> с…", html, StringComparison.Ordinal);
+
+        // The script that opens the dialog is served.
+        var script = System.Text.RegularExpressions.Regex.Match(html, "src=\"([^\"]*ReconnectModal[^\"]*\\.js)\"").Groups[1].Value;
+        Assert.NotEqual("", script);
+        using var js = await client.GetAsync("/" + script.TrimStart('/'));
+        Assert.Equal(HttpStatusCode.OK, js.StatusCode);
+        Assert.Contains("components-reconnect-state-changed", await js.Content.ReadAsStringAsync(), StringComparison.Ordinal);
+
+        // The sign-in page is a plain form with no connection to lose.
+        using var anonymous = Fx.Anonymous();
+        var login = await anonymous.GetStringAsync("/login");
+        Assert.DoesNotContain("components-reconnect-modal", login, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task OpenApi_document_lists_the_customer_endpoints()
     {
         using var client = Fx.Anonymous();

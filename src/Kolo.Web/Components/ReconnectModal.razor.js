@@ -3,7 +3,7 @@ const dialog = document.getElementById("components-reconnect-modal");
 
 dialog.addEventListener("components-reconnect-state-changed", event => {
     switch (event.detail.state) {
-        case "show": if (!dialog.open) dialog.showModal(); break;
+        case "show": case "retrying": case "paused": case "resume-failed": if (!dialog.open) dialog.showModal(); break;
         case "hide": dialog.close(); break;
         // Gave up: try again as soon as the user comes back to the tab, or on the Retry button.
         case "failed": document.addEventListener("visibilitychange", retryWhenVisible); break;

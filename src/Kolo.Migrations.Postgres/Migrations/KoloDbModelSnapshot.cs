@@ -447,7 +447,8 @@ namespace Kolo.Migrations.Postgres.Migrations
                     b.HasIndex("ExternalId")
                         .IsUnique();
 
-                    b.HasIndex("MergedIntoId");
+                    b.HasIndex("MergedIntoId")
+                        .HasFilter("\"MergedIntoId\" IS NOT NULL");
 
                     b.HasIndex("CreatedAt", "Id");
 
@@ -457,7 +458,8 @@ namespace Kolo.Migrations.Postgres.Migrations
 
                     b.HasIndex("CityKey", "SortName", "Id");
 
-                    b.HasIndex("OwnerId", "SortName", "Id");
+                    b.HasIndex("OwnerId", "SortName", "Id")
+                        .HasFilter("\"OwnerId\" IS NOT NULL");
 
                     b.HasIndex("Status", "SortName", "Id");
 
@@ -1361,15 +1363,19 @@ namespace Kolo.Migrations.Postgres.Migrations
                     b.HasIndex("Number")
                         .IsUnique();
 
-                    b.HasIndex("ReturnOfOrderId");
+                    b.HasIndex("ReturnOfOrderId")
+                        .HasFilter("\"ReturnOfOrderId\" IS NOT NULL");
 
                     b.HasIndex("OrderedAt", "Id");
 
-                    b.HasIndex("OwnerId", "OrderedAt");
+                    b.HasIndex("OwnerId", "OrderedAt")
+                        .HasFilter("\"OwnerId\" IS NOT NULL");
 
-                    b.HasIndex("Status", "DeliveredAt");
+                    b.HasIndex("Status", "DeliveredAt")
+                        .HasFilter("\"DeliveredAt\" IS NOT NULL");
 
-                    b.HasIndex("Status", "PromisedDeliveryDate");
+                    b.HasIndex("Status", "PromisedDeliveryDate")
+                        .HasFilter("\"PromisedDeliveryDate\" IS NOT NULL");
 
                     b.HasIndex("CustomerId", "OrderedAt", "Id");
 
